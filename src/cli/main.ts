@@ -1,0 +1,52 @@
+import { CheckpointError } from '../core/errors';
+import { UsageError } from './args';
+import { INSPECT_USAGE, runInspect } from './commands/inspect';
+
+const USAGE = `weight-spectra — read the layers and spectra of neural-network checkpoints
+
+usage:
+  ${INSPECT_USAGE}
+      list tensors (format, dtype, shape, kind); --stats adds mean/std/min/max/l2 and samples; --json prints one JSON document
+`;
+
+type Command = (argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
+const COMMANDS: Record<string, Command> = { inspect: runInspect };
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`weight-spectra: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest, process.stdout, process.stderr);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`weight-spectra ${name}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CheckpointError) {
+      process.stderr.write(`weight-spectra ${name}: error (${e.kind}): ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`weight-spectra ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 70;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`weight-spectra: ${e}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
