@@ -118,3 +118,35 @@ describe('kind guess and matrix views', () => {
     assert.deepEqual(matrixLayout([1, 512, 128], 'recurrent', 'onnx'), { type: 'stack', rows: 512, cols: 128, count: 1 });
   });
 });
+
+describe('readElements widens narrow types in place', () => {
+  it('matches decodeElements for every narrow type, odd and even counts, with and without a target', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { RandomAccessFile } = await import('../../src/core/io/random-access-file');
+    const { readElements } = await import('../../src/core/tensor/read-elements');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ws-')), 'bytes.bin');
+    const bytes = new Uint8Array(4099);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37 + 11) & 255;
+    fs.writeFileSync(file, bytes);
+    const f = await RandomAccessFile.open(file);
+    try {
+      for (const type of ['bfloat16', 'float16', 'int8', 'uint8', 'int16', 'uint16', 'float32', 'float64'] as const) {
+        for (const numel of [1, 2, 7, 100, 511]) {
+          const size = { bfloat16: 2, float16: 2, int8: 1, uint8: 1, int16: 2, uint16: 2, float32: 4, float64: 8 }[type];
+          const expected = decodeElements(bytes.subarray(3, 3 + numel * size), type, numel);
+          const fresh = await readElements(f, 3, type, numel, 'test');
+          assert.deepEqual([...fresh], [...expected], `${type} × ${numel}`);
+          const buf = new Float32Array(numel + 5).fill(99);
+          const into = await readElements(f, 3, type, numel, 'test', buf.subarray(2, 2 + numel));
+          assert.deepEqual([...Float32Array.from(into)], [...Float32Array.from(expected)], `${type} × ${numel} into a target`);
+          assert.equal(buf[1], 99);
+          assert.equal(buf[numel + 2], 99);
+        }
+      }
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -1,8 +1,11 @@
 import { CheckpointError } from '../errors';
 import type { Checkpoint, FormatId, Precision, TensorData, TensorInfo } from './types';
 
-/** How one tensor's values are produced, by positional reads of its bytes. */
-export type TensorLoader = () => Promise<TensorData>;
+/**
+ * How one tensor's values are produced, by positional reads of its bytes. A loader may write into `target`
+ * (exactly numel long, when the caller supplied a buffer) and return it, or ignore it and return its own array.
+ */
+export type TensorLoader = (target?: TensorData) => Promise<TensorData>;
 
 export interface LazyTensor {
   info: TensorInfo;
@@ -38,17 +41,21 @@ export class LazyCheckpoint implements Checkpoint {
     this.tensors = entries.map((e) => e.info);
   }
 
-  async read(name: string, precision?: Precision): Promise<TensorData> {
+  async read(name: string, precision?: Precision, into?: TensorData): Promise<TensorData> {
     const entry = this.byName.get(name);
     if (!entry) throw new CheckpointError('not_a_tensor', this.path, this.format, `no tensor named "${name}"`);
-    const data = await entry.load();
-    if (data.length !== entry.info.numel) {
-      throw new CheckpointError(
-        'corrupt',
-        entry.info.file,
-        this.format,
-        `tensor "${name}" decoded to ${data.length} values, expected ${entry.info.numel}`,
-      );
+    const { numel } = entry.info;
+    if (into && into.length < numel) {
+      throw new RangeError(`buffer of ${into.length} elements is too small for tensor "${name}" (${numel})`);
+    }
+    const target = into?.subarray(0, numel) as TensorData | undefined;
+    const data = await entry.load(target);
+    if (data.length !== numel) {
+      throw new CheckpointError('corrupt', entry.info.file, this.format, `tensor "${name}" decoded to ${data.length} values, expected ${numel}`);
+    }
+    if (target) {
+      if (data.buffer !== target.buffer || data.byteOffset !== target.byteOffset) target.set(data);
+      return target;
     }
     const want = precision ?? naturalPrecision(entry.info.dtype);
     if (want === 'float64' && data instanceof Float32Array) return Float64Array.from(data);

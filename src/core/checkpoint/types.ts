@@ -38,8 +38,10 @@ export interface Checkpoint {
   /**
    * Reads and decodes one tensor by positional reads of its bytes only.
    * Without `precision`, float64/int32/int64/uint32/uint64 tensors come back as Float64Array, others as Float32Array.
+   * With `into` (length ≥ numel; its type sets the precision), the values are written there and a view of its first
+   * numel elements is returned: streaming consumers reuse one buffer instead of faulting in fresh memory per tensor.
    */
-  read(name: string, precision?: Precision): Promise<TensorData>;
+  read(name: string, precision?: Precision, into?: TensorData): Promise<TensorData>;
   close(): Promise<void>;
 }
 

@@ -48,7 +48,7 @@ async function openFile(path: string): Promise<{ entries: LazyTensor[]; metadata
         file: path,
         offset: e.start,
       },
-      load: () => readElements(file, e.start, e.type, e.numel, FORMAT),
+      load: (target) => readElements(file, e.start, e.type, e.numel, FORMAT, target),
     }));
     return { entries, metadata: header.metadata, file };
   } catch (e) {
