@@ -1,20 +1,3 @@
-import { CheckpointError } from '../../../errors';
-import type { FormatReader } from '../../types';
-
-/** Placeholder until the npy reader lands. */
-export const npyReader: FormatReader = {
-  format: 'npy',
-  match: () => 0,
-  open: async (path) => {
-    throw new CheckpointError('unsupported', path, 'npy', 'reader not implemented yet');
-  },
-};
-
-/** Placeholder until the npz reader lands. */
-export const npzReader: FormatReader = {
-  format: 'npz',
-  match: () => 0,
-  open: async (path) => {
-    throw new CheckpointError('unsupported', path, 'npz', 'reader not implemented yet');
-  },
-};
+/** NumPy `.npy` arrays and `.npz` archives of them. */
+export { npyReader } from './npy';
+export { npzReader } from './npz';
