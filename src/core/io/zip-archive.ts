@@ -101,6 +101,7 @@ export class ZipArchive {
     if (out.length !== m.uncompressedSize) {
       throw this.fail('corrupt', `member "${name}" inflated to ${out.length} bytes, declared ${m.uncompressedSize}`);
     }
+    if (zlib.crc32(out) >>> 0 !== m.entry.crc32 >>> 0) throw this.fail('corrupt', `member "${name}" fails its CRC-32 check`);
     return out;
   }
 
@@ -111,13 +112,23 @@ export class ZipArchive {
     const want = Math.min(n, m.uncompressedSize);
     if (m.method === 'stored') return this.file.read(start, want, this.format);
     this.checkRatio(m);
-    // Deflate expands at most ~1032:1, so this many compressed bytes always hold `want` output bytes.
-    const compressed = await this.file.read(start, Math.min(m.compressedSize, want + 1024), this.format);
-    const out = zlib.inflateRawSync(compressed, {
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      maxOutputLength: Math.max(1, Math.min(m.uncompressedSize, (want + 1024) * 1100)),
-    });
-    return out.subarray(0, want);
+    // How many compressed bytes hold `want` output bytes is not bounded in advance: read more until enough.
+    for (let take = Math.min(m.compressedSize, want + 1024); ; take = Math.min(m.compressedSize, take * 2)) {
+      const compressed = await this.file.read(start, take, this.format);
+      let out: Buffer;
+      try {
+        out = zlib.inflateRawSync(compressed, {
+          finishFlush: zlib.constants.Z_SYNC_FLUSH,
+          maxOutputLength: Math.max(1, Math.min(m.uncompressedSize, take * 1100)),
+        });
+      } catch (e) {
+        throw this.fail('corrupt', `member "${name}" does not inflate (${(e as Error).message})`);
+      }
+      if (out.length >= want || take >= m.compressedSize) {
+        if (out.length < want) throw this.fail('corrupt', `member "${name}" inflates to fewer than ${want} bytes`);
+        return out.subarray(0, want);
+      }
+    }
   }
 
   /** Positional read inside a STORED member (no decompression, no whole-member copy). */
