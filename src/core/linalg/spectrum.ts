@@ -1,0 +1,46 @@
+import type { Matrix } from '../tensor/matrix-view';
+import { singularValues } from './bidiagonal-svd';
+import { gramSmallSide } from './gram';
+import { symmetricEigenvalues } from './symmetric-eigen';
+
+/** Computes the float64 Gram matrix on the small side (TypeScript loops, or onnxruntime MatMul). */
+export type GramBackend = (m: Matrix) => Promise<{ gram: Float64Array; n: number }>;
+
+export const typescriptGram: GramBackend = async (m) => gramSmallSide(m);
+
+export interface Spectrum {
+  /** Eigenvalues of WᵀW (squared singular values, not divided by N), ascending, min(rows, cols) of them. */
+  evals: Float64Array;
+  /** 'gram': eigenvalues of the float64 Gram matrix; 'svd': singular values by bidiagonalisation (ill-conditioned). */
+  method: 'gram' | 'svd';
+}
+
+/**
+ * When λmin/λmax of the Gram falls below this, its small eigenvalues are round-off (absolute error ≈ ε·λmax):
+ * the layer is recomputed by a direct SVD so sigma_min, matrix_rank and entropy stay meaningful.
+ */
+export const GRAM_RELIABLE_RATIO = 1e-10;
+
+/** Squared singular values of one matrix, times `scale²` (WeightWatcher scales Conv2D slices by √½). */
+export async function matrixSpectrum(m: Matrix, opts: { scale?: number; gram?: GramBackend } = {}): Promise<Spectrum> {
+  let s2 = (opts.scale ?? 1) ** 2;
+  if (s2 !== 1 && m.data instanceof Float32Array) {
+    // WeightWatcher scales the float32 array in place (W *= sqrt(1/2), numpy float32 arithmetic) before its float64 SVD.
+    const f = Math.fround(opts.scale!);
+    const scaled = new Float32Array(m.data.length);
+    for (let i = 0; i < scaled.length; i++) scaled[i] = m.data[i] * f;
+    m = { rows: m.rows, cols: m.cols, data: scaled };
+    s2 = 1;
+  }
+  const { gram, n } = await (opts.gram ?? typescriptGram)(m);
+  const ev = symmetricEigenvalues(gram, n);
+  const top = ev[n - 1];
+  if (n > 0 && top > 0 && ev[0] >= top * GRAM_RELIABLE_RATIO) {
+    if (s2 !== 1) for (let i = 0; i < n; i++) ev[i] *= s2;
+    return { evals: ev, method: 'gram' };
+  }
+  const sv = singularValues(Float64Array.from(m.data as ArrayLike<number>), m.rows, m.cols);
+  const evals = new Float64Array(sv.length);
+  for (let i = 0; i < sv.length; i++) evals[i] = sv[i] * sv[i] * s2;
+  return { evals, method: 'svd' };
+}
