@@ -73,3 +73,26 @@ describe('eigen and SVD kernels', () => {
     assert.deepEqual([...singularValues(wide, 3, 4)].map((x) => +x.toFixed(14)), [0, 2, 3]);
   });
 });
+
+describe('onnxruntime Gram kernel (real onnxruntime-node, CPU provider here)', () => {
+  it('matches the float64 TypeScript Gram on tall and wide matrices, and falls back to CPU from auto', async () => {
+    const { createOrtGram } = await import('../../src/core/linalg/ort/gram-session');
+    const { gramSmallSide } = await import('../../src/core/linalg/gram');
+    const g = await createOrtGram('auto');
+    try {
+      assert.ok(['webgpu', 'cuda', 'cpu'].includes(g.provider));
+      if (g.provider === 'cpu') assert.equal(g.fallbacks.length, 2, 'auto tried WebGPU and CUDA first');
+      for (const [r, c] of [[7, 3], [3, 7], [300, 120]]) {
+        const data = Float32Array.from({ length: r * c }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
+        const a = await g.backend({ rows: r, cols: c, data });
+        const b = gramSmallSide({ rows: r, cols: c, data });
+        assert.equal(a.n, Math.min(r, c));
+        for (let i = 0; i < b.gram.length; i++) {
+          assert.ok(Math.abs(a.gram[i] - b.gram[i]) <= 1e-12 * (1 + Math.abs(b.gram[i])), `${r}×${c} entry ${i}`);
+        }
+      }
+    } finally {
+      await g.release();
+    }
+  });
+});
