@@ -1,4 +1,4 @@
-// Bundles the four entry points with esbuild. Native and wasm packages stay external (loaded from node_modules).
+// Bundles the five entry points with esbuild. Native and wasm packages stay external (loaded from node_modules).
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -18,6 +18,8 @@ const builds = [
     banner: { js: '#!/usr/bin/env node' },
   },
   { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  // Standalone HTML report page; its CSS import becomes dist/report.css. plotly.js is inlined separately (window.Plotly).
+  { ...common, entryPoints: ['webview/report/standalone.ts'], outfile: 'dist/report.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 if (watch) {

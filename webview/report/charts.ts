@@ -1,0 +1,139 @@
+/**
+ * Draws the report charts with plotly.js. Shared by the standalone HTML report and the VS Code webview; no VS Code API.
+ * Plotly is passed in (the page loads plotly.min.js once and hands over window.Plotly).
+ */
+import type { AnalysisReport } from '../../src/core/report/model';
+import {
+  alphaByDepthFigure,
+  conditionFigure,
+  esdFigure,
+  farmsFigure,
+  singularValueFigure,
+  weloreFigure,
+} from './figures';
+import type { Figure, PlotlyApi, PlotlyClickPoint, PlotlyElement } from './plotly-api';
+import { type ChartTheme, readTheme } from './theme';
+
+export type { ChartTheme } from './theme';
+export type { PlotlyApi } from './plotly-api';
+export { readTheme } from './theme';
+
+export type ChartId = 'alpha' | 'esd' | 'sv' | 'condition' | 'welore' | 'farms';
+
+/** Every chart, in the order the report shows them; `perLayer` charts show the selected layer only. */
+export const CHARTS: readonly { id: ChartId; label: string; perLayer: boolean }[] = [
+  { id: 'alpha', label: 'Power-law α by layer depth', perLayer: false },
+  { id: 'condition', label: 'Condition number by layer', perLayer: false },
+  { id: 'farms', label: 'FARMS α vs WeightWatcher α', perLayer: false },
+  { id: 'welore', label: 'Low-rank map (WeLore)', perLayer: false },
+  { id: 'esd', label: 'Empirical spectral density of the selected layer', perLayer: true },
+  { id: 'sv', label: 'Singular values of the selected layer', perLayer: true },
+];
+
+const BUILDERS: Record<ChartId, (report: AnalysisReport, theme: ChartTheme, selected?: string) => Figure> = {
+  alpha: alphaByDepthFigure,
+  esd: esdFigure,
+  sv: singularValueFigure,
+  condition: conditionFigure,
+  welore: weloreFigure,
+  farms: farmsFigure,
+};
+
+export interface ChartOptions {
+  /** The layer to highlight (and to show in the ESD and singular-value charts). */
+  selected?: string;
+  /** Defaults to readTheme(): VS Code's CSS variables when present, a light theme otherwise. */
+  theme?: ChartTheme;
+  /** Called with the layer name when the user clicks a point or cell. */
+  onSelectLayer?: (name: string) => void;
+}
+
+const PLOT_CONFIG = {
+  displaylogo: false,
+  responsive: true,
+  displayModeBar: 'hover',
+  modeBarButtonsToRemove: ['select2d', 'lasso2d', 'autoScale2d'],
+  toImageButtonOptions: { format: 'png', scale: 2 },
+};
+
+/** The current click callback of each chart element (plotly listeners are attached once per element). */
+const clickTargets = new WeakMap<HTMLElement, ((name: string) => void) | undefined>();
+
+function layerNameOf(point: PlotlyClickPoint | undefined): string | undefined {
+  const cd = point?.customdata;
+  if (typeof cd === 'string') return cd;
+  if (Array.isArray(cd) && typeof cd[0] === 'string') return cd[0];
+  return undefined;
+}
+
+/** Builds and draws one chart into `el` (Plotly.react: cheap to call again on selection or theme change). */
+export async function drawChart(Plotly: PlotlyApi, el: HTMLElement, id: ChartId, report: AnalysisReport, options: ChartOptions = {}): Promise<void> {
+  const figure = BUILDERS[id](report, options.theme ?? readTheme(), options.selected);
+  const attached = clickTargets.has(el);
+  clickTargets.set(el, options.onSelectLayer);
+  const gd: PlotlyElement = await Plotly.react(el, figure.data, figure.layout, PLOT_CONFIG);
+  el.dataset.chart = id;
+  if (!attached) {
+    gd.on('plotly_click', (e) => {
+      const name = layerNameOf(e.points[0]);
+      if (name !== undefined) clickTargets.get(el)?.(name);
+    });
+  }
+}
+
+export const drawAlphaByDepth = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'alpha', report, options);
+export const drawEsd = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'esd', report, options);
+export const drawSingularValues = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'sv', report, options);
+export const drawConditionNumbers = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'condition', report, options);
+export const drawWeloreMap = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'welore', report, options);
+export const drawFarmsVsWw = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'farms', report, options);
+
+/** All charts of one report, kept in step with one selected layer. */
+export class ReportCharts {
+  private selected: string | undefined;
+  private theme: ChartTheme | undefined;
+
+  constructor(
+    private readonly Plotly: PlotlyApi,
+    private readonly containers: Partial<Record<ChartId, HTMLElement>>,
+    private readonly report: AnalysisReport,
+    private readonly onSelectLayer?: (name: string) => void,
+  ) {}
+
+  /** Draws every chart that has a container. */
+  render(selected = this.selected): Promise<void> {
+    this.selected = selected;
+    return this.draw(CHARTS.map((c) => c.id));
+  }
+
+  /** Moves the highlight to `name` and shows its spectrum. */
+  select(name: string): Promise<void> {
+    this.selected = name;
+    return this.draw(CHARTS.map((c) => c.id));
+  }
+
+  /** Redraws in new colours, e.g. after the VS Code theme changed (pass readTheme()). */
+  setTheme(theme: ChartTheme | undefined): Promise<void> {
+    this.theme = theme;
+    return this.draw(CHARTS.map((c) => c.id));
+  }
+
+  resize(): void {
+    for (const el of Object.values(this.containers)) if (el?.isConnected) this.Plotly.Plots.resize(el);
+  }
+
+  dispose(): void {
+    for (const el of Object.values(this.containers)) if (el) this.Plotly.purge(el);
+  }
+
+  private async draw(ids: ChartId[]): Promise<void> {
+    const theme = this.theme ?? readTheme();
+    const options: ChartOptions = { selected: this.selected, theme, onSelectLayer: this.onSelectLayer };
+    await Promise.all(
+      ids.map((id) => {
+        const el = this.containers[id];
+        return el ? drawChart(this.Plotly, el, id, this.report, options) : undefined;
+      }),
+    );
+  }
+}
