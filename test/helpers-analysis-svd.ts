@@ -1,8 +1,12 @@
 /**
- * Float64 singular values for the analysis tests only (src/core/analysis does no linear algebra):
+ * Helpers of the analysis tests: oracle access, and float64 singular values (src/core/analysis does no linear algebra):
  * a one-sided Jacobi SVD (Hestenes), accurate for tiny singular values, and a Gram + Householder tridiagonal +
  * implicit-shift QR eigenvalue route, fast enough for 768×768 windows of well-conditioned matrices.
  */
+
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { reader as safetensors } from '../src/core/checkpoint/formats/safetensors';
 
 /** Rows × cols row-major block of a larger row-major matrix, as float64. */
 export function subMatrix(W: ArrayLike<number>, ldw: number, rowStart: number, colStart: number, rows: number, cols: number): Float64Array {
@@ -178,4 +182,63 @@ export function gramSquaredSingularValues(A: Float64Array, rows: number, cols: n
 /** Jacobi for small or possibly rank-deficient blocks (high relative accuracy), Gram beyond `jacobiUpTo` columns. */
 export function squaredSingularValues(A: Float64Array, rows: number, cols: number, jacobiUpTo = 128): Float64Array {
   return Math.min(rows, cols) <= jacobiUpTo ? jacobiSquaredSingularValues(A, rows, cols) : gramSquaredSingularValues(A, rows, cols);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Oracle access for the analysis tests: test/fixtures/oracle/public-reference.json and public.safetensors.
+
+
+export const ORACLE_DIR = nodePath.join(__dirname, 'fixtures', 'oracle');
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type OracleMatrix = Record<string, any>;
+export interface Oracle {
+  meta: Record<string, any>;
+  matrices: Record<string, OracleMatrix>;
+}
+
+let oracleCache: Oracle | undefined;
+export function loadOracle(): Oracle {
+  oracleCache ??= JSON.parse(readFileSync(nodePath.join(ORACLE_DIR, 'public-reference.json'), 'utf8')) as Oracle;
+  return oracleCache;
+}
+
+/** Every float32 tensor of public.safetensors as float64, read through the project's safetensors reader. */
+export async function loadOracleTensors(): Promise<Map<string, Float64Array>> {
+  const path = nodePath.join(ORACLE_DIR, 'public.safetensors');
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(65536);
+  const got = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const ck = await safetensors.open(path, { path, size: statSync(path).size, head: head.subarray(0, got) });
+  const out = new Map<string, Float64Array>();
+  try {
+    for (const t of ck.tensors) out.set(t.name, Float64Array.from(await ck.read(t.name)));
+  } finally {
+    await ck.close();
+  }
+  return out;
+}
+
+/** PyTorch Conv2D kernel (out, in, kh, kw) → WeightWatcher slices W[:, :, i, j] (i outer), each transposed so rows ≥ cols. */
+export function conv2dSlices(W: Float64Array, shape: readonly number[]): { rows: number; cols: number; slices: Float64Array[] } {
+  const [o, c, kh, kw] = shape;
+  const transpose = o < c;
+  const rows = Math.max(o, c);
+  const cols = Math.min(o, c);
+  const slices: Float64Array[] = [];
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const s = new Float64Array(rows * cols);
+      for (let p = 0; p < o; p++) {
+        for (let q = 0; q < c; q++) {
+          const v = W[((p * c + q) * kh + a) * kw + b];
+          if (transpose) s[q * cols + p] = v;
+          else s[p * cols + q] = v;
+        }
+      }
+      slices.push(s);
+    }
+  }
+  return { rows, cols, slices };
 }
