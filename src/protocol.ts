@@ -1,46 +1,86 @@
 /**
  * Every message that crosses a boundary: extension host ⇄ worker, extension host ⇄ webview.
- * Reading this file tells you everything the sides can say to each other.
+ * Reading this file tells you everything the sides can say to each other. Types only at run time.
  */
 import type { InspectReport } from './core/inspect';
+import type { AnalyzeOptions } from './core/jobs/analyze/options';
+import type { AnalysisReport, LayerResult } from './core/report/model';
 
-/** Extension host → worker. */
+export type { AnalysisReport, LayerResult } from './core/report/model';
+export type { InspectReport } from './core/inspect';
+
+/** AnalyzeOptions as they cross a thread boundary (the name filter as a regular-expression source). */
+export type WireAnalyzeOptions = Omit<AnalyzeOptions, 'filter'> & { filter?: string };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Extension host / CLI → worker
+
 export const enum ToWorker {
   Inspect = 'inspect',
+  Analyze = 'analyze',
   Cancel = 'cancel',
 }
-/** Worker → extension host. */
-export const enum FromWorker {
-  Progress = 'progress',
-  Result = 'result',
-  Failed = 'failed',
-}
 
-/** Start an inspect job on a checkpoint path. */
+/** List a checkpoint's tensors (with statistics when `stats`). */
 export interface InspectRequest {
   type: ToWorker.Inspect;
   jobId: number;
   path: string;
   stats: boolean;
 }
-/** Stop job `jobId` as soon as possible. */
+/** Analyse every weight matrix of a checkpoint; layers stream back as they finish. */
+export interface AnalyzeRequest {
+  type: ToWorker.Analyze;
+  jobId: number;
+  path: string;
+  options: WireAnalyzeOptions;
+}
+/** Stop job `jobId` as soon as possible (the client also terminates the thread). */
 export interface CancelRequest {
   type: ToWorker.Cancel;
   jobId: number;
 }
-/** Progress of a job: `done` of `total` units. */
+export type WorkerRequest = InspectRequest | AnalyzeRequest | CancelRequest;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Worker → extension host / CLI
+
+export const enum FromWorker {
+  Progress = 'progress',
+  Layer = 'layer',
+  InspectResult = 'inspectResult',
+  AnalyzeResult = 'analyzeResult',
+  Failed = 'failed',
+}
+
+/** Progress of a job: `done` of `total` units (tensors or layers), bytes of tensor data read so far. */
 export interface ProgressMessage {
   type: FromWorker.Progress;
   jobId: number;
   done: number;
   total: number;
+  bytesRead?: number;
   label?: string;
 }
-/** The finished job's result. */
-export interface ResultMessage {
-  type: FromWorker.Result;
+/** One finished layer of an analysis (analysed, skipped by the layer filter, or failed). */
+export interface LayerMessage {
+  type: FromWorker.Layer;
+  jobId: number;
+  layer: LayerResult;
+  done: number;
+  total: number;
+}
+/** The finished inspect job. */
+export interface InspectResultMessage {
+  type: FromWorker.InspectResult;
   jobId: number;
   report: InspectReport;
+}
+/** The finished analysis: every layer again, the model summary and timing. */
+export interface AnalyzeResultMessage {
+  type: FromWorker.AnalyzeResult;
+  jobId: number;
+  report: AnalysisReport;
 }
 /** The job failed or was cancelled; `kind` is a CheckpointError kind, 'cancelled' or 'internal'. */
 export interface FailedMessage {
@@ -49,16 +89,15 @@ export interface FailedMessage {
   kind: string;
   message: string;
 }
+export type WorkerMessage = ProgressMessage | LayerMessage | InspectResultMessage | AnalyzeResultMessage | FailedMessage;
 
-export type WorkerRequest = InspectRequest | CancelRequest;
-export type WorkerMessage = ProgressMessage | ResultMessage | FailedMessage;
+// ---------------------------------------------------------------------------------------------------------------
+// Extension host ⇄ webview
 
-/** Extension host → webview. */
 export const enum ToWebview {
   ShowInspect = 'showInspect',
   ShowError = 'showError',
 }
-/** Webview → extension host. */
 export const enum FromWebview {
   Ready = 'ready',
 }

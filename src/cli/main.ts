@@ -1,5 +1,7 @@
 import { CheckpointError } from '../core/errors';
+import { OutputError } from '../core/io/atomic-write';
 import { UsageError } from './args';
+import { ANALYZE_USAGE, runAnalyze } from './commands/analyze';
 import { INSPECT_USAGE, runInspect } from './commands/inspect';
 
 const USAGE = `weight-spectra — read the layers and spectra of neural-network checkpoints
@@ -7,10 +9,13 @@ const USAGE = `weight-spectra — read the layers and spectra of neural-network 
 usage:
   ${INSPECT_USAGE}
       list tensors (format, dtype, shape, kind); --stats adds mean/std/min/max/l2 and samples; --json prints one JSON document
+  ${ANALYZE_USAGE}
+      eigenspectrum of every weight matrix: WeightWatcher metrics (alpha, xmin, D, …), rank, conditioning, WeLore,
+      optional FARMS and MP fit; a table, or one JSON document (--json -), or a self-contained HTML report (--html)
 `;
 
 type Command = (argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
-const COMMANDS: Record<string, Command> = { inspect: runInspect };
+const COMMANDS: Record<string, Command> = { inspect: runInspect, analyze: runAnalyze };
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -29,6 +34,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) {
       process.stderr.write(`weight-spectra ${name}: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof OutputError) {
+      process.stderr.write(`weight-spectra ${name}: error (output): ${e.message}\n`);
+      return 1;
     }
     if (e instanceof CheckpointError) {
       process.stderr.write(`weight-spectra ${name}: error (${e.kind}): ${e.message}\n`);

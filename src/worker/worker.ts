@@ -1,11 +1,12 @@
-/** worker_threads entry: runs core jobs off the extension host's thread, posts progress and results, honours cancel. */
+/** worker_threads entry: runs core jobs off the caller's thread, streams progress and layers, honours cancel. */
 import { parentPort } from 'node:worker_threads';
 import { openCheckpoint } from '../core/checkpoint/registry';
 import { CheckpointError } from '../core/errors';
 import { inspectCheckpoint } from '../core/inspect';
-import { FromWorker, ToWorker, type WorkerMessage, type WorkerRequest } from '../protocol';
-
-class Cancelled extends Error {}
+import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
+import { analyzeCheckpoint } from '../core/jobs/analyze/run';
+import { createOrtGram } from '../core/linalg/ort/gram-session';
+import { FromWorker, ToWorker, type AnalyzeRequest, type InspectRequest, type WorkerMessage, type WorkerRequest } from '../protocol';
 
 const cancelled = new Set<number>();
 
@@ -13,18 +14,41 @@ function post(msg: WorkerMessage): void {
   parentPort!.postMessage(msg);
 }
 
-async function runInspect(jobId: number, path: string, stats: boolean): Promise<void> {
-  const ckpt = await openCheckpoint(path);
+async function runInspect(req: InspectRequest): Promise<void> {
+  const ckpt = await openCheckpoint(req.path);
   try {
     const report = await inspectCheckpoint(ckpt, {
-      stats,
+      stats: req.stats,
       onTensor: (done, total) => {
-        if (cancelled.has(jobId)) throw new Cancelled();
-        post({ type: FromWorker.Progress, jobId, done, total });
+        if (cancelled.has(req.jobId)) throw new CancelledError();
+        post({ type: FromWorker.Progress, jobId: req.jobId, done, total });
       },
     });
-    post({ type: FromWorker.Result, jobId, report });
+    post({ type: FromWorker.InspectResult, jobId: req.jobId, report });
   } finally {
+    await ckpt.close();
+  }
+}
+
+async function runAnalyze(req: AnalyzeRequest): Promise<void> {
+  const { filter, ...rest } = req.options;
+  const options = { ...rest, filter: filter ? new RegExp(filter) : undefined };
+  const ckpt = await openCheckpoint(req.path);
+  const gram = await createOrtGram(options.provider);
+  try {
+    for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
+    const report = await analyzeCheckpoint(
+      ckpt,
+      options,
+      { gram: gram.backend, provider: gram.provider },
+      {
+        shouldStop: () => cancelled.has(req.jobId),
+        onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total }),
+      },
+    );
+    post({ type: FromWorker.AnalyzeResult, jobId: req.jobId, report });
+  } finally {
+    await gram.release();
     await ckpt.close();
   }
 }
@@ -34,9 +58,10 @@ parentPort?.on('message', (req: WorkerRequest) => {
     cancelled.add(req.jobId);
     return;
   }
-  runInspect(req.jobId, req.path, req.stats)
+  const job = req.type === ToWorker.Inspect ? runInspect(req) : runAnalyze(req);
+  job
     .catch((e: unknown) => {
-      const kind = e instanceof Cancelled ? 'cancelled' : e instanceof CheckpointError ? e.kind : 'internal';
+      const kind = e instanceof CancelledError ? 'cancelled' : e instanceof CheckpointError ? e.kind : 'internal';
       post({ type: FromWorker.Failed, jobId: req.jobId, kind, message: e instanceof Error ? e.message : String(e) });
     })
     .finally(() => cancelled.delete(req.jobId));

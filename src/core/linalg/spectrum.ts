@@ -23,16 +23,32 @@ export const GRAM_RELIABLE_RATIO = 1e-10;
 
 /** Squared singular values of one matrix, times `scale²` (WeightWatcher scales Conv2D slices by √½). */
 export async function matrixSpectrum(m: Matrix, opts: { scale?: number; gram?: GramBackend } = {}): Promise<Spectrum> {
-  let s2 = (opts.scale ?? 1) ** 2;
-  if (s2 !== 1 && m.data instanceof Float32Array) {
-    // WeightWatcher scales the float32 array in place (W *= sqrt(1/2), numpy float32 arithmetic) before its float64 SVD.
-    const f = Math.fround(opts.scale!);
-    const scaled = new Float32Array(m.data.length);
-    for (let i = 0; i < scaled.length; i++) scaled[i] = m.data[i] * f;
-    m = { rows: m.rows, cols: m.cols, data: scaled };
-    s2 = 1;
-  }
-  const { gram, n } = await (opts.gram ?? typescriptGram)(m);
+  const scaled = applyScale(m, opts.scale ?? 1);
+  const { gram, n } = await (opts.gram ?? typescriptGram)(scaled.m);
+  return spectrumFromGram(scaled.m, gram, n, scaled.s2);
+}
+
+/** The same on the calling thread with the TypeScript Gram (small matrices: FARMS conv blocks, tests). */
+export function matrixSpectrumSync(m: Matrix, opts: { scale?: number } = {}): Spectrum {
+  const scaled = applyScale(m, opts.scale ?? 1);
+  const { gram, n } = gramSmallSide(scaled.m);
+  return spectrumFromGram(scaled.m, gram, n, scaled.s2);
+}
+
+/**
+ * WeightWatcher scales the float32 array in place (W *= sqrt(1/2), numpy float32 arithmetic) before its float64 SVD;
+ * float64 data is scaled through the eigenvalues instead.
+ */
+function applyScale(m: Matrix, scale: number): { m: Matrix; s2: number } {
+  if (scale === 1) return { m, s2: 1 };
+  if (!(m.data instanceof Float32Array)) return { m, s2: scale * scale };
+  const f = Math.fround(scale);
+  const scaled = new Float32Array(m.data.length);
+  for (let i = 0; i < scaled.length; i++) scaled[i] = m.data[i] * f;
+  return { m: { rows: m.rows, cols: m.cols, data: scaled }, s2: 1 };
+}
+
+function spectrumFromGram(m: Matrix, gram: Float64Array, n: number, s2: number): Spectrum {
   const ev = symmetricEigenvalues(gram, n);
   const top = ev[n - 1];
   if (n > 0 && top > 0 && ev[0] >= top * GRAM_RELIABLE_RATIO) {

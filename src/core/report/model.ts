@@ -98,6 +98,8 @@ export interface LayerResult {
   numerical_rank?: number;
   welore?: { class: 'LRC' | 'N-LRC'; keep_rank: number; k: number };
   farms?: FarmsResult;
+  /** Why FARMS left this layer out (too few pooled eigenvalues, unsupported layout). */
+  farms_skipped?: string;
   /** All eigenvalues, ascending (with --eigenvalues). */
   eigenvalues?: number[];
   /** Flags for the report: 'over-trained', 'under-trained', 'ill-conditioned', 'rank-collapsed'. */

@@ -1,3 +1,4 @@
+import { sliceSummary } from '../../analysis/norm-metrics';
 import type { TensorData } from '../../checkpoint/types';
 import { matrixSpectrum, type GramBackend } from '../../linalg/spectrum';
 import { extractMatrix } from '../../tensor/matrix-view';
@@ -7,7 +8,7 @@ export interface LayerSpectrum {
   /** Pooled eigenvalues of every slice's WᵀW, ascending (WeightWatcher combined_eigenvalues). */
   evals: Float64Array;
   /** Per slice: its smallest and largest singular value, and how many eigenvalues it contributed. */
-  slices: { svMin: number; svMax: number; count: number }[];
+  slices: { svMin: number; svMax: number; count: number; rankLoss: number }[];
   /** 'svd' when any slice needed the direct SVD (ill-conditioned). */
   method: 'gram' | 'svd';
 }
@@ -32,7 +33,8 @@ export async function layerSpectrum(
     if (spec.method === 'svd') method = 'svd';
     const ev = spec.evals;
     parts.push(ev);
-    slices.push({ svMin: Math.sqrt(Math.max(0, ev[0])), svMax: Math.sqrt(Math.max(0, ev[ev.length - 1])), count: ev.length });
+    const summary = sliceSummary(ev, plan.N);
+    slices.push({ svMin: summary.minSv, svMax: Math.sqrt(Math.max(0, ev[ev.length - 1])), count: ev.length, rankLoss: summary.rankLoss });
   }
   const total = parts.reduce((n, p) => n + p.length, 0);
   const evals = new Float64Array(total);
