@@ -63,7 +63,8 @@ export function hillAlpha(suffix: Float64Array, logs: Float64Array, i: number): 
 
 /**
  * One-sided KS distance of WWFit (WW_powerlaw.py l.68-72): max_j |1 - (x_{i+j}/x_i)^(1-alpha) - j/m|, j < m.
- * `stopAt(v, j)` returning true abandons the scan (the caller proved the candidate cannot win); then -1 is returned.
+ * Returns -1 as soon as the running max reaches `bound` (exceeds it when `strict`): the candidate cannot win then.
+ * `scan.witness` receives the position (absolute index) of the last maximum seen.
  */
 function ksDistance(data: Float64Array, i: number, alpha: number, bound: number, strict: boolean, scan: ScanState): number {
   const n = data.length;
@@ -84,7 +85,7 @@ function ksDistance(data: Float64Array, i: number, alpha: number, bound: number,
     }
   }
   scan.witness = i + argJ;
-  return max;
+  return (strict ? max > bound : max >= bound) ? -1 : max;
 }
 
 /** C pow (numpy's np.power): pow(1, y) = 1 for every y, where Math.pow(1, ±Infinity or NaN) is NaN. */
