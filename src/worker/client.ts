@@ -21,8 +21,8 @@ export interface JobHandle<T> {
   result: Promise<T>;
   /** Stops the job: the promise rejects with JobFailedError('cancelled'). */
   cancel(): void;
-  /** The worker's thread id, for tests that check it is gone. */
-  threadId: number;
+  /** Resolves with the exit code once the worker thread has ended (after a result, a failure or a cancel). */
+  exited: Promise<number>;
 }
 
 export interface JobCallbacks {
@@ -32,6 +32,7 @@ export interface JobCallbacks {
 
 function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerMessage) => T | undefined, cb: JobCallbacks): JobHandle<T> {
   const worker = new Worker(workerFile);
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
   let settle: { resolve: (v: T) => void; reject: (e: Error) => void };
   const result = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
   let finished = false;
@@ -55,7 +56,7 @@ function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerM
   worker.postMessage(request);
   return {
     result,
-    threadId: worker.threadId,
+    exited,
     cancel: () => {
       worker.postMessage({ type: ToWorker.Cancel, jobId: request.jobId });
       finish(() => settle.reject(new JobFailedError('cancelled', 'cancelled')));

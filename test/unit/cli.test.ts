@@ -1,6 +1,8 @@
 /** The built CLI (dist/cli.js) as a user runs it: one JSON document on stdout, errors on stderr with a non-zero exit. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { close, FIXTURES, loadReference } from '../helpers/fixtures';
@@ -63,5 +65,53 @@ describe('weight-spectra inspect', () => {
     assert.equal(run('inspect').status, 2);
     assert.equal(run('inspect', 'x', '--bogus').status, 2);
     assert.equal(run('frobnicate').status, 2);
+  });
+});
+
+describe('weight-spectra analyze', () => {
+  const oracle = path.join(FIXTURES, 'oracle', 'public.safetensors');
+
+  it('--json - prints one JSON document with the model block and WeightWatcher keys per layer', () => {
+    const r = run('analyze', oracle, '--json', '-', '--mp-fit');
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(doc).sort(), ['layers', 'model']);
+    for (const k of ['path', 'format', 'parameters', 'provider', 'seconds', 'summary']) assert.ok(k in doc.model, k);
+    const l = doc.layers.find((x: { name: string }) => x.name === 'layers.6.weight');
+    for (const k of ['name', 'shape', 'kind', 'N', 'M', 'alpha', 'xmin', 'xmax', 'D', 'sigma', 'num_pl_spikes', 'lambda_max', 'log_norm', 'log_spectral_norm', 'alpha_weighted', 'log_alpha_norm', 'stable_rank', 'matrix_rank', 'entropy', 'warning', 'num_spikes', 'sigma_mp', 'mp_softrank', 'bulk_max', 'bulk_min', 'sigma_max', 'sigma_min', 'condition_number', 'effective_rank', 'energy_rank_90', 'energy_rank_99', 'welore']) {
+      assert.ok(k in l, `layer key ${k}`);
+    }
+    assert.ok(Math.abs(l.alpha - 2.54085447163662) < 1e-9);
+    assert.equal(l.eigenvalues, undefined, 'eigenvalues only with --eigenvalues');
+    assert.equal(doc.layers.find((x: { name: string }) => x.name === 'edge.small.weight').skipped, 'M·rf = 8 < min_evals (10)');
+  });
+
+  it('--html writes one self-contained report, atomically, and never over an existing file or the input', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-cli-'));
+    const html = path.join(dir, 'report.html');
+    const r = run('analyze', oracle, '--html', html, '--filter', '^layers\\.');
+    assert.equal(r.status, 0, r.stderr);
+    const text = fs.readFileSync(html, 'utf8');
+    assert.match(text, /^<!DOCTYPE html>/i);
+    assert.doesNotMatch(text, /<script[^>]+src=["']https?:/);
+    assert.deepEqual(fs.readdirSync(dir), ['report.html'], 'no temporary files left');
+    const again = run('analyze', oracle, '--html', html);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already exists/);
+    const copy = path.join(dir, 'model.safetensors');
+    fs.copyFileSync(oracle, copy);
+    const over = run('analyze', copy, '--json', copy, '--force');
+    assert.equal(over.status, 1);
+    assert.match(over.stderr, /input/);
+    assert.equal(fs.readFileSync(copy).length, fs.statSync(oracle).size, 'the input is untouched');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('bad options and bad files fail with clear messages', () => {
+    assert.equal(run('analyze', oracle, '--filter', '(').status, 2);
+    assert.equal(run('analyze', oracle, '--provider', 'tpu').status, 2);
+    const bad = run('analyze', path.join(FIXTURES, 'hostile', 'st_overlapping_offsets.safetensors'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /invalid_offsets/);
   });
 });
