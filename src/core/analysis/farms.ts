@@ -2,7 +2,7 @@
  * FARMS (Hu et al., "Eigenspectrum Analysis of Neural Networks without Aspect Ratio Bias", ICML 2025, arXiv 2506.06280):
  * pool the eigenvalues of a grid of overlapping submatrices and fit one power law to the pooled ESD. Window planning
  * follows HUST-AI-HYZ/FARMS LLM_Pruning/lib/sampling.py fixed_sampling (l.137), the fit esd_utils_farms.py
- * analysis_esd (l.170), Conv2D blocks net_esd_estimator_farms (l.60-105). The caller computes the eigenvalues.
+ * analysis_esd (l.170), Conv2D blocks net_esd_estimator_farms (l.58-112). The caller computes the eigenvalues.
  */
 
 import { accurateSum } from './norm-metrics';
@@ -91,7 +91,7 @@ export interface WindowPlan {
   windows: FarmsWindow[];
 }
 
-/** sampling.py fixed_sampling (l.137-170): submatrix size, steps, window counts and offsets for a rows × cols weight (PyTorch (out, in), no transpose). */
+/** sampling.py fixed_sampling (l.137): submatrix size, steps, window counts and offsets for a rows × cols weight (PyTorch (out, in), no transpose). */
 export function planWindows(rows: number, cols: number, config: Pick<FarmsConfig, 'num_row_samples' | 'Q_ratio' | 'sampling_ops_per_dim' | 'clamp_row_samples'>): WindowPlan {
   const ops = config.sampling_ops_per_dim;
   if (!(ops >= 2) || !Number.isInteger(ops)) throw new RangeError('sampling_ops_per_dim must be an integer ≥ 2 (fixed_sampling divides by it minus one)');
@@ -133,7 +133,7 @@ export interface FarmsFit {
   xmin_search_hi?: number;
 }
 
-/** esd_utils_farms.py analysis_esd (l.170-250) on eigenvalues in any order. */
+/** esd_utils_farms.py analysis_esd (l.170; alpha_hat l.244) on eigenvalues in any order. */
 export function analyzeEsd(eigs: ArrayLike<number>, config: Pick<FarmsConfig, 'fix_fingers' | 'bins' | 'xmin_pos' | 'filter_zeros' | 'EVALS_THRESH'>): FarmsFit {
   const sorted = Float64Array.from(eigs).sort();
   const n = sorted.length;
@@ -223,7 +223,7 @@ export interface FarmsConvResult {
 }
 
 /**
- * FARMS Conv2D branch (esd_utils_farms.py l.60-105): kh·kw WeightWatcher slices of rows × cols (rows ≥ cols);
+ * FARMS Conv2D branch (esd_utils_farms.py l.58-112): kh·kw WeightWatcher slices of rows × cols (rows ≥ cols);
  * block (cols//Q × cols) for Q > 1 else (cols × cols//(1/Q)); blocks i < rows//cols stacked down the rows; per block the
  * slices' eigenvalues (× conv_norm) are pooled and fitted; the layer value is the mean over blocks.
  * (The released LLM code crashes after the loop, see the spec; this is the computation it intends.)

@@ -1,6 +1,6 @@
 /**
  * WeightWatcher's norm and rank columns (weightwatcher.py apply_esd l.2905, apply_norm_metrics l.4525,
- * RMT_Util.matrix_rank / calc_rank_loss / matrix_entropy l.317-345), all over the full eigenvalues (no threshold).
+ * RMT_Util.matrix_rank l.317 / calc_rank_loss / matrix_entropy l.336), all over the full eigenvalues (no threshold).
  */
 
 /** float64 machine epsilon (np.finfo(np.float64).eps). */

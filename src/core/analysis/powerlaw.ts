@@ -10,7 +10,7 @@ export const EVALS_THRESH = 1e-5;
 export const OVER_TRAINED_ALPHA = 2;
 export const UNDER_TRAINED_ALPHA = 6;
 
-/** How the candidate xmin values are restricted (FARMS esd_utils_farms.py analysis_esd l.170-240). */
+/** How the candidate xmin values are restricted (FARMS esd_utils_farms.py analysis_esd l.170, l.203-239). */
 export type XminSearch = 'full' | 'xmin_peak' | 'xmin_mid';
 
 export type FitWarning = '' | 'over-trained' | 'under-trained';
@@ -38,7 +38,7 @@ export interface ScanOptions {
 
 /**
  * Suffix sums S[i] = Σ_{j≥i} ln x_j, accumulated from the top with Neumaier compensation
- * (so alpha_i = 1 + m/(S[i] - m ln x_i) costs O(1); WW_powerlaw.py WWFit.fit_power_law l.63 sums each suffix afresh).
+ * (so alpha_i = 1 + m/(S[i] - m ln x_i) costs O(1); WW_powerlaw.py WWFit.fit_power_law l.71 sums each suffix afresh).
  */
 export function suffixLogSums(logs: Float64Array): Float64Array {
   const n = logs.length;
@@ -55,14 +55,14 @@ export function suffixLogSums(logs: Float64Array): Float64Array {
   return out;
 }
 
-/** Continuous Hill / maximum-likelihood exponent for xmin = x_i (WW_powerlaw.py l.66: alpha = 1 + n / (Σ ln x - n ln xmin)). */
+/** Continuous Hill / maximum-likelihood exponent for xmin = x_i (WW_powerlaw.py l.71: alpha = 1 + n / (Σ ln x - n ln xmin)). */
 export function hillAlpha(suffix: Float64Array, logs: Float64Array, i: number): number {
   const m = logs.length - i;
   return 1 + m / (suffix[i] - m * logs[i]);
 }
 
 /**
- * One-sided KS distance of WWFit (WW_powerlaw.py l.68-72): max_j |1 - (x_{i+j}/x_i)^(1-alpha) - j/m|, j < m.
+ * One-sided KS distance of WWFit (WW_powerlaw.py l.73-77): max_j |1 - (x_{i+j}/x_i)^(1-alpha) - j/m|, j < m.
  * Returns -1 as soon as the running max reaches `bound` (exceeds it when `strict`): the candidate cannot win then.
  * `scan.witness` receives the position (absolute index) of the last maximum seen.
  */
@@ -105,7 +105,7 @@ interface ScanState {
 
 /**
  * First argmin over candidates i ∈ [lo, hi) of WWFit's D_i, where slots outside the range and candidates with
- * alpha ≤ 1 have D = 1 and (outside the range) alpha = 0, as in WW_powerlaw.py l.60-72 and FARMS analysis_esd l.214-235.
+ * alpha ≤ 1 have D = 1 and (outside the range) alpha = 0, as in WW_powerlaw.py l.55, l.64-77 and FARMS esd_utils_farms.py l.212-239.
  * `data` must be sorted ascending and positive.
  *
  * Exactness: a candidate i can only replace the best (D*, k*) if D_i < D*, or D_i = D* and i < k*. Every term of
@@ -233,7 +233,7 @@ export function scanCandidates(data: Float64Array, options: ScanOptions = {}): C
   return { k: bestK, alpha, D: bestD, xmin: data[bestK], candidates, fullScans };
 }
 
-/** Single Hill estimate at i = int(n / xminPos) (FARMS analysis_esd l.203-209, fix_fingers='xmin_mid'); D without the alpha > 1 guard. */
+/** Single Hill estimate at i = int(n / xminPos) (FARMS esd_utils_farms.py l.203-210, fix_fingers='xmin_mid'); D without the alpha > 1 guard. */
 export function midpointFit(data: Float64Array, xminPos = 2): CandidateFit {
   const n = data.length;
   const i = Math.trunc(n / xminPos);
@@ -253,7 +253,7 @@ export function midpointFit(data: Float64Array, xminPos = 2): CandidateFit {
   return { k: i, alpha, D, xmin: data[i], candidates: 1, fullScans: 1 };
 }
 
-/** The 'xmin_peak' search window (FARMS analysis_esd l.212-222; [sic] the lower bound is a log10 value compared with raw eigenvalues). */
+/** The 'xmin_peak' search window (FARMS esd_utils_farms.py l.214-229; [sic] the lower bound is a log10 value compared with raw eigenvalues). */
 export interface PeakWindow {
   /** 10^(left edge of the fullest bin of the log10 histogram). */
   peak_xmin2: number;

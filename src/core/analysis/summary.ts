@@ -2,7 +2,7 @@
 
 import { OVER_TRAINED_ALPHA, UNDER_TRAINED_ALPHA } from './powerlaw';
 
-/** The columns weightwatcher.py get_summary averages over the analysed layers (l.3500, METRICS list). */
+/** The columns weightwatcher.py get_summary averages over the analysed layers (esd-reference.md, norm metrics). */
 export const SUMMARY_METRICS = ['log_norm', 'alpha', 'alpha_weighted', 'log_alpha_norm', 'log_spectral_norm', 'stable_rank', 'mp_softrank'] as const;
 export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
 export type SummaryAverages = Partial<Record<SummaryMetric, number>>;
