@@ -413,9 +413,9 @@ export function weloreFigure(report: AnalysisReport, theme: ChartTheme, selected
   const nlrc = mix(theme.muted, theme.background, 0.6);
   const z = grid.cells.map((row) => row.map((l) => (l ? (l.welore!.class === 'LRC' ? 1 : 0) : null)));
   const customdata = grid.cells.map((row) =>
-    row.map((l) => (l ? [l.name, l.welore!.class, l.welore!.keep_rank, l.welore!.k, l.kind] : null)),
+    row.map((l) => (l ? [l.name, l.welore!.class, l.welore!.keep_rank, l.welore!.keep_rank + l.welore!.k, l.kind] : null)),
   );
-  const text = grid.cells.map((row) => row.map((l) => (l ? `${l.welore!.keep_rank}/${l.welore!.k}` : '')));
+  const text = grid.cells.map((row) => row.map((l) => (l ? `${l.welore!.keep_rank}/${l.welore!.keep_rank + l.welore!.k}` : '')));
   const legendSwatch = (name: string, color: string): PlotObject => ({
     type: 'scatter', mode: 'markers', name, x: [null], y: [null], marker: { symbol: 'square', size: 12, color }, hoverinfo: 'skip',
   });

@@ -122,7 +122,7 @@ function layerDetails(l: LayerResult | undefined): HTMLElement {
       ['κ', l.numerically_singular ? `${fmt(l.condition_number)} (numerically singular)` : fmt(l.condition_number)],
       ['σmax / σmin', `${fmt(l.sigma_max)} / ${fmt(l.sigma_min)}`],
       ['MP spikes · softrank', isNum(l.num_spikes) ? `${l.num_spikes} · ${fmt(l.mp_softrank)}` : undefined],
-      ['WeLore', l.welore ? `${l.welore.class}, keep ${l.welore.keep_rank} of ${l.welore.k}` : undefined],
+      ['WeLore', l.welore ? `${l.welore.class}, keep ${l.welore.keep_rank} of ${l.welore.keep_rank + l.welore.k}` : undefined],
       ['FARMS α (D)', l.farms ? `${fmt(l.farms.alpha)} (${fmt(l.farms.D)}) · ${l.farms.num_windows} windows` : undefined],
       ['method', l.method],
       ['flags', l.flags?.length ? l.flags.join(', ') : 'none'],

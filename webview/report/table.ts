@@ -64,7 +64,7 @@ const COLUMNS: Column[] = [
     label: 'WeLore',
     title: 'Low-rank class (LRC: compressible) and the rank to keep',
     value: (l) => l.welore?.class,
-    cell: (l) => (l.welore ? h('span', { title: `keep rank ${l.welore.keep_rank} of ${l.welore.k}` }, pill(l.welore.class, l.welore.class === 'LRC' ? 'good' : 'neutral'), ` ${l.welore.keep_rank}`) : '—'),
+    cell: (l) => (l.welore ? h('span', { title: `keep rank ${l.welore.keep_rank} of ${l.welore.keep_rank + l.welore.k}` }, pill(l.welore.class, l.welore.class === 'LRC' ? 'good' : 'neutral'), ` ${l.welore.keep_rank}`) : '—'),
   },
   { key: 'farms', label: 'FARMS α', title: 'FARMS power-law exponent (averaged over sub-matrices)', numeric: true, value: (l) => l.farms?.alpha, cell: (l) => fmt(l.farms?.alpha) },
   {
