@@ -115,3 +115,19 @@ describe('weight-spectra analyze', () => {
     assert.match(bad.stderr, /invalid_offsets/);
   });
 });
+
+describe('weight-spectra analyze --welore-target', () => {
+  it('solves one model-wide τ that reaches the requested rank reduction', () => {
+    const r = run('analyze', path.join(FIXTURES, 'oracle', 'public.safetensors'), '--welore-target', '40', '--json', '-');
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const w = doc.model.summary.welore;
+    assert.equal(w.target, 0.4);
+    const rows = doc.layers.filter((l: { welore?: unknown }) => l.welore);
+    const k = rows.reduce((a: number, l: { welore: { k: number } }) => a + l.welore.k, 0);
+    const full = rows.reduce((a: number, l: { welore: { k: number; keep_rank: number } }) => a + l.welore.k + l.welore.keep_rank, 0);
+    assert.ok(Math.abs(k / full - w.achieved) < 1e-12, 'achieved = Σk / Σmin(m, n)');
+    assert.ok(w.achieved >= 0.4 && w.achieved < 0.41, `achieved ${w.achieved}`);
+    assert.equal(run('analyze', path.join(FIXTURES, 'oracle', 'public.safetensors'), '--welore-target', '140').status, 2);
+  });
+});

@@ -13,11 +13,11 @@ import { renderHtmlReport } from '../html-report';
 export const ANALYZE_USAGE = `weight-spectra analyze <path> [--json FILE|-] [--html FILE] [--force] [--filter REGEX]
       [--farms] [--farms-rows N] [--farms-q Q] [--farms-windows K] [--farms-fit peak|mid|full]
       [--mp-fit] [--eigenvalues] [--provider auto|cpu|webgpu|cuda]
-      [--min-evals N] [--max-evals N] [--max-n N] [--welore-tau T] [--welore-min-ratio R]`;
+      [--min-evals N] [--max-evals N] [--max-n N] [--welore-tau T | --welore-target PCT] [--welore-min-ratio R]`;
 
 const VALUED = new Set([
   'json', 'html', 'filter', 'farms-rows', 'farms-q', 'farms-windows', 'farms-fit', 'provider',
-  'min-evals', 'max-evals', 'max-n', 'welore-tau', 'welore-min-ratio',
+  'min-evals', 'max-evals', 'max-n', 'welore-tau', 'welore-min-ratio', 'welore-target',
 ]);
 const FLAGS = new Set(['farms', 'mp-fit', 'eigenvalues', 'force']);
 
@@ -27,6 +27,11 @@ function num(args: Map<string, string | true>, key: string, fallback: number, in
   const n = Number(v);
   if (v === true || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${key} needs a ${integer ? 'whole ' : ''}number, got "${v}"`);
   return n;
+}
+
+function percent(p: number): number {
+  if (!(p > 0 && p < 100)) throw new UsageError('--welore-target is a percentage between 0 and 100');
+  return p / 100;
 }
 
 export function parseAnalyzeOptions(flags: Map<string, string | true>): WireAnalyzeOptions {
@@ -57,6 +62,7 @@ export function parseAnalyzeOptions(flags: Map<string, string | true>): WireAnal
     maxN: num(flags, 'max-n', DEFAULT_ANALYZE_OPTIONS.maxN, true),
     weloreTau: num(flags, 'welore-tau', DEFAULT_ANALYZE_OPTIONS.weloreTau),
     weloreMinRatio: num(flags, 'welore-min-ratio', DEFAULT_ANALYZE_OPTIONS.weloreMinRatio),
+    weloreTarget: flags.has('welore-target') ? percent(num(flags, 'welore-target', 0)) : undefined,
     farms: farmsOn
       ? {
           num_row_samples: num(flags, 'farms-rows', FARMS_LLM_PAPER.num_row_samples, true),

@@ -122,6 +122,8 @@ export interface ModelSummary {
   by_kind?: Record<string, { count: number; alpha: number }>;
   by_block?: Record<string, { count: number; alpha: number }>;
   flagged?: { name: string; flags: string[] }[];
+  /** The model-wide WeLore threshold when it was solved from a target rank reduction. */
+  welore?: { tau: number; target: number; achieved: number };
   /** Product of spectral norms along the layer sequence, an upper bound on the Lipschitz constant. */
   lipschitz?: { log10_bound: number; factors: number; assumptions: string };
 }

@@ -15,6 +15,8 @@ export interface AnalyzeOptions extends LayerFilterOptions {
   /** WeLore threshold on min–max normalised singular values, and the LRC ratio. */
   weloreTau: number;
   weloreMinRatio: number;
+  /** When set (0–1): solve one model-wide τ so that Σk / Σmin(m, n) reaches this rank reduction (overrides weloreTau). */
+  weloreTarget?: number;
   /** Eigenvalues at or below are left out of the power-law fit (WeightWatcher EVALS_THRESH). */
   evalsThresh: number;
 }
@@ -25,7 +27,7 @@ export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = {
   farms: false,
   mpFit: false,
   eigenvalues: false,
-  weloreTau: 0.02,
+  weloreTau: 0.1,
   weloreMinRatio: 0.5,
   evalsThresh: 1e-5,
 };

@@ -1,6 +1,7 @@
 import type { Checkpoint, TensorData } from '../../checkpoint/types';
 import type { GramBackend } from '../../linalg/spectrum';
 import type { AnalysisReport, LayerResult } from '../../report/model';
+import { solveWeloreTau, weloreLayer } from '../../analysis/rank';
 import { parameterCount } from '../../inspect';
 import { CancelledError, layerSpectrum } from './layer-spectrum';
 import { buildLayerResult, skippedLayerResult, summarizeModel } from './layer-result';
@@ -45,6 +46,7 @@ export async function analyzeCheckpoint(
   const read = (p: LayerPlan | undefined): Promise<TensorData> | undefined => (p ? ckpt.read(p.name, 'float32') : undefined);
 
   const layers: LayerResult[] = [];
+  const spectra = new Map<LayerResult, Float64Array>();
   let bytesRead = 0;
   let nextIndex = 0;
   let pending = read(toRead[nextIndex]);
@@ -65,6 +67,7 @@ export async function analyzeCheckpoint(
         bytesRead += bytesOf.get(plan.name) ?? 0;
         const spectrum = await layerSpectrum(plan, data, ctx.gram, shouldStop);
         result = await buildLayerResult(plan, spectrum, data, opts, ctx.gram);
+        if (opts.weloreTarget !== undefined) spectra.set(result, spectrum.evals);
       } catch (e) {
         if (e instanceof CancelledError) throw e;
         result = { ...skippedLayerResult(plan), error: e instanceof Error ? e.message : String(e) };
@@ -74,6 +77,9 @@ export async function analyzeCheckpoint(
     layers.push(result);
     hooks.onLayer?.(result, { done: layers.length, total: plans.length, bytesRead, layer: plan.name });
   }
+  const weloreTau = opts.weloreTarget !== undefined ? applyGlobalWeloreTau(spectra, opts) : undefined;
+  const summary = summarizeModel(layers);
+  if (weloreTau) summary.welore = weloreTau;
   return {
     model: {
       path: ckpt.path,
@@ -81,7 +87,7 @@ export async function analyzeCheckpoint(
       parameters: parameterCount(ckpt),
       provider: ctx.provider,
       seconds: (performance.now() - started) / 1000,
-      summary: summarizeModel(layers),
+      summary,
       options: optionsForReport(opts),
     },
     layers,
@@ -90,4 +96,18 @@ export async function analyzeCheckpoint(
 
 function optionsForReport(opts: AnalyzeOptions): Record<string, unknown> {
   return { ...opts, filter: opts.filter?.source };
+}
+
+/**
+ * WeLore with one model-wide threshold (Jaiswal et al. 2024): τ solved over every layer's normalised singular values so
+ * the rank reduction Σk / Σmin(m, n) reaches the target; each row's class and keep_rank are recomputed with it.
+ */
+function applyGlobalWeloreTau(spectra: Map<LayerResult, Float64Array>, opts: AnalyzeOptions): { tau: number; target: number; achieved: number } {
+  const rows = [...spectra.keys()];
+  const solved = solveWeloreTau(rows.map((r) => ({ evals: spectra.get(r)!, m: r.N, n: r.M })), opts.weloreTarget!);
+  for (const r of rows) {
+    const w = weloreLayer(spectra.get(r)!, { tau: solved.tau, min_ratio: opts.weloreMinRatio });
+    r.welore = { class: w.class, keep_rank: w.keep_rank, k: w.k };
+  }
+  return { tau: solved.tau, target: opts.weloreTarget!, achieved: solved.achieved };
 }
