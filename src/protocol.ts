@@ -69,6 +69,8 @@ export interface LayerMessage {
   layer: LayerResult;
   done: number;
   total: number;
+  /** Bytes of tensor data read so far. */
+  bytesRead: number;
 }
 /** The finished inspect job. */
 export interface InspectResultMessage {

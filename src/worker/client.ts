@@ -27,7 +27,7 @@ export interface JobHandle<T> {
 
 export interface JobCallbacks {
   onProgress?: (p: ProgressMessage) => void;
-  onLayer?: (layer: LayerResult, done: number, total: number) => void;
+  onLayer?: (layer: LayerResult, done: number, total: number, bytesRead: number) => void;
 }
 
 function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerMessage) => T | undefined, cb: JobCallbacks): JobHandle<T> {
@@ -44,7 +44,7 @@ function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerM
   };
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === FromWorker.Progress) cb.onProgress?.(m);
-    else if (m.type === FromWorker.Layer) cb.onLayer?.(m.layer, m.done, m.total);
+    else if (m.type === FromWorker.Layer) cb.onLayer?.(m.layer, m.done, m.total, m.bytesRead);
     else if (m.type === FromWorker.Failed) finish(() => settle.reject(new JobFailedError(m.kind, m.message)));
     else {
       const value = pick(m);

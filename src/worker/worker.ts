@@ -43,7 +43,7 @@ async function runAnalyze(req: AnalyzeRequest): Promise<void> {
       { gram: gram.backend, provider: gram.provider },
       {
         shouldStop: () => cancelled.has(req.jobId),
-        onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total }),
+        onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total, bytesRead: p.bytesRead }),
       },
     );
     post({ type: FromWorker.AnalyzeResult, jobId: req.jobId, report });
