@@ -116,6 +116,15 @@ export class StagedOutputs {
     return f;
   }
 
+  /** Gives up one staged file (e.g. an external data file nothing went into). */
+  async drop(file: StagedFile): Promise<void> {
+    const i = this.files.indexOf(file);
+    if (i < 0) return;
+    this.files.splice(i, 1);
+    await file.handle.close().catch(() => undefined);
+    fs.rmSync(file.tmp, { force: true });
+  }
+
   /** Throws CancelledWriteError (after discarding) when the policy's signal is set. */
   async checkCancel(file: string): Promise<void> {
     if (this.policy.signal?.aborted) {
