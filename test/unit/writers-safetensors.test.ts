@@ -105,7 +105,7 @@ describe('writeSafetensorsModel', () => {
       assert.deepEqual(Object.keys(header), specs.map((s) => s.name));
       const back = await openCheckpoint(out);
       try {
-        assert.deepEqual(back.metadata, { made_by: 'test', source: 'st_mixed' });
+        assert.deepEqual(back.metadata, { format: 'pt', made_by: 'test', source: 'st_mixed' }, 'format "pt" added for transformers');
         for (const t of src.tensors) {
           const b = back.tensors.find((x) => x.name === t.name)!;
           assert.equal(b.storedDtype, t.storedDtype);
@@ -174,9 +174,11 @@ describe('writeSafetensorsModel', () => {
       const out = path.join(dir, 'out', 'w.safetensors');
       const res = await writeSafetensorsModel(out, [{ name: 'w', dtype: 'float32', shape: [2] }], async () => new Float32Array([1, 2]), {
         copySidecarsFrom: path.join(model, 'model.safetensors'),
+        extraFiles: [{ path: path.join(dir, 'out', 'w.manifest.json'), content: '{"ranks":{}}' }],
       });
-      assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['config.json', 'tokenizer.json', 'w.safetensors']);
-      assert.equal(res.files.length, 3);
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['config.json', 'tokenizer.json', 'w.manifest.json', 'w.safetensors']);
+      assert.equal(res.files.length, 4);
+      assert.equal(fs.readFileSync(path.join(dir, 'out', 'w.manifest.json'), 'utf8'), '{"ranks":{}}');
       assert.equal(fs.readFileSync(path.join(dir, 'out', 'config.json'), 'utf8'), '{"model_type":"x"}');
       // writing beside the input model: its own config.json is the same file and is left alone
       const beside = path.join(model, 'w.safetensors');

@@ -18,6 +18,8 @@ export interface WriteModelOptions extends OutputPolicy {
   metadata?: Record<string, string>;
   /** Folder (or a file in the folder) of the input model: copy config.json / tokenizer files beside the output. */
   copySidecarsFrom?: string;
+  /** Small files written with the model, all or nothing (a manifest, an adapter_config.json); paths as given. */
+  extraFiles?: readonly { path: string; content: string | Uint8Array }[];
 }
 
 /** safetensors dtype spelling (huggingface/safetensors, "Format"). */
@@ -136,31 +138,33 @@ export async function writeSafetensorsModel(
   const indexPath = path.join(outDir, SHARD_INDEX_NAME);
   const sidecars = opts.copySidecarsFrom ? sidecarCopies(opts.copySidecarsFrom, outDir) : [];
   const outputs = new StagedOutputs(opts);
+  const extras = opts.extraFiles ?? [];
   // Refuse before writing anything.
-  for (const f of [...fileNames, ...(sharded ? [indexPath] : []), ...sidecars.map((s) => s.dst)]) outputs.check(f);
+  for (const f of [...fileNames, ...(sharded ? [indexPath] : []), ...sidecars.map((s) => s.dst), ...extras.map((x) => x.path)]) outputs.check(f);
+  const metadata = withFormat(opts.metadata);
 
   try {
     const written = await outputs.run(async () => {
-      let scratch: Buffer | undefined;
       for (let k = 0; k < groups.length; k++) {
         const groupSpecs = groups[k].map((i) => specs[i]);
-        const file = await outputs.open(fileNames[k]);
-        await file.write(safetensorsHeader(groupSpecs, opts.metadata));
+        const file = await SafetensorsFileWriter.open(outputs, fileNames[k], groupSpecs, metadata);
         for (const i of groups[k]) {
           await outputs.checkCancel(fileNames[k]);
-          scratch = await writeTensor(file, specs[i], await produce(specs[i], i), scratch);
+          await file.write(await produce(specs[i], i));
         }
+        file.finish();
       }
       if (sharded) {
         const weightMap: Record<string, string> = {};
         groups.forEach((g, k) => g.forEach((i) => (weightMap[specs[i].name] = path.basename(fileNames[k]))));
         // transformers' index: total_size is the sum of tensor bytes (not of file sizes).
         const total = specs.reduce((a, s) => a + tensorBytes(s), 0);
-        const index = { metadata: { ...(opts.metadata ?? {}), total_size: total }, weight_map: weightMap };
+        const index = { metadata: { ...(metadata ?? {}), total_size: total }, weight_map: weightMap };
         const idx = await outputs.open(indexPath);
         await idx.write(Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8'));
       }
       await stageSidecars(outputs, sidecars);
+      for (const x of extras) await (await outputs.open(x.path)).write(typeof x.content === 'string' ? Buffer.from(x.content, 'utf8') : x.content);
       await outputs.checkCancel(target);
     });
     return { files: sharded ? [indexPath, ...written.filter((f) => f !== indexPath)] : written };
@@ -170,13 +174,56 @@ export async function writeSafetensorsModel(
   }
 }
 
-async function writeTensor(file: StagedFile, spec: TensorSpec, values: Float32Array | Float64Array, scratch?: Buffer): Promise<Buffer> {
-  const numel = numelOf(spec);
-  if (!values || values.length !== numel) {
-    throw new OutputError(file.target, `tensor "${spec.name}" should have ${numel} values (shape ${JSON.stringify(spec.shape)}) but ${values?.length ?? 'none'} were given`);
+/**
+ * transformers refuses a safetensors file whose __metadata__ lacks "format" (modeling_utils: pt, tf, flax or mlx);
+ * our files hold row-major PyTorch-convention tensors, so "pt" unless the caller says otherwise.
+ */
+function withFormat(metadata: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!metadata || !Object.keys(metadata).length) return metadata;
+  return { format: 'pt', ...metadata };
+}
+
+/**
+ * One safetensors file written tensor by tensor into a staged output: the header (from the specs) first, then each
+ * tensor's values in spec order. For writers that fill several files at once (an adapter beside its base).
+ */
+export class SafetensorsFileWriter {
+  private next = 0;
+  private scratch: Buffer | undefined;
+
+  private constructor(
+    readonly file: StagedFile,
+    readonly specs: readonly TensorSpec[],
+  ) {}
+
+  static async open(outputs: StagedOutputs, target: string, specs: readonly TensorSpec[], metadata?: Record<string, string>): Promise<SafetensorsFileWriter> {
+    validateSpecs(target, specs);
+    const file = await outputs.open(target);
+    await file.write(safetensorsHeader(specs, metadata));
+    return new SafetensorsFileWriter(file, specs);
   }
-  const bytes = numel * WRITABLE_BYTES[spec.dtype];
-  const buf = scratch && scratch.length >= bytes ? scratch : Buffer.from(new ArrayBuffer(Math.max(8, bytes)));
-  await file.write(encodeValues(values, spec.dtype, buf));
-  return buf;
+
+  /** The next tensor in spec order. */
+  async write(values: Float32Array | Float64Array): Promise<void> {
+    const spec = this.specs[this.next];
+    if (!spec) throw new OutputError(this.file.target, `more tensors written than the ${this.specs.length} declared`);
+    const numel = numelOf(spec);
+    if (!values || values.length !== numel) {
+      throw new OutputError(
+        this.file.target,
+        `tensor "${spec.name}" should have ${numel} values (shape ${JSON.stringify(spec.shape)}) but ${values?.length ?? 'none'} were given`,
+      );
+    }
+    const bytes = numel * WRITABLE_BYTES[spec.dtype];
+    if (!this.scratch || this.scratch.length < bytes) this.scratch = Buffer.from(new ArrayBuffer(Math.max(8, bytes)));
+    await this.file.write(encodeValues(values, spec.dtype, this.scratch));
+    this.next++;
+  }
+
+  /** Checks that every declared tensor was written. */
+  finish(): void {
+    if (this.next !== this.specs.length) {
+      throw new OutputError(this.file.target, `only ${this.next} of the ${this.specs.length} declared tensors were written`);
+    }
+  }
 }
