@@ -95,30 +95,110 @@ export type WorkerMessage = ProgressMessage | LayerMessage | InspectResultMessag
 
 // ---------------------------------------------------------------------------------------------------------------
 // Extension host ⇄ webview
+//
+// One report tab shows one analysis. The host streams it: Begin, then Layers batches as the worker finishes them
+// (metrics only), then Done or Failed. Eigenvalues stay on the host; the webview asks for the selected layer's
+// (GetSpectrum → Spectrum), so a model with thousands of layers never floods the webview. A reloaded webview sends
+// Ready and the host replays the whole analysis so far.
 
 export const enum ToWebview {
-  ShowInspect = 'showInspect',
-  ShowError = 'showError',
+  Begin = 'begin',
+  Layers = 'layers',
+  Status = 'status',
+  Done = 'done',
+  Failed = 'failed',
+  Spectrum = 'spectrum',
+  Exported = 'exported',
 }
 export const enum FromWebview {
   Ready = 'ready',
+  GetSpectrum = 'getSpectrum',
+  Cancel = 'cancel',
+  Rerun = 'rerun',
+  Export = 'export',
+  ShowLog = 'showLog',
 }
 
-/** Render the tensor listing of a checkpoint. */
-export interface ShowInspectMessage {
-  type: ToWebview.ShowInspect;
-  report: InspectReport;
-}
-/** Render an error the user can act on. */
-export interface ShowErrorMessage {
-  type: ToWebview.ShowError;
+/** Per-layer metrics as the webview gets them: every LayerResult field except the eigenvalues. */
+export type LayerRow = Omit<LayerResult, 'eigenvalues'>;
+/** The report as the webview gets it (eigenvalues come one layer at a time, see SpectrumMessage). */
+export type ReportSummary = Omit<AnalysisReport, 'layers'> & { layers: LayerRow[] };
+export type ExportFormat = 'json' | 'csv' | 'html';
+
+/** A new analysis of `file` starts: forget any earlier one. */
+export interface BeginMessage {
+  type: ToWebview.Begin;
   file: string;
+  /** Date.now() when the job started (the webview shows the elapsed time). */
+  startedAt: number;
+  /** What the worker was asked for (provider setting, FARMS, filter…), for the header. */
+  options: Record<string, unknown>;
+}
+/** Layers that finished since the last batch, with the running totals and the summary of every layer so far. */
+export interface LayersMessage {
+  type: ToWebview.Layers;
+  layers: LayerRow[];
+  done: number;
+  total: number;
+  /** ModelSummary of the layers so far (flags are set on the rows). */
+  summary: AnalysisReport['model']['summary'];
+}
+/** A line for the status bar (e.g. a provider fallback). */
+export interface StatusMessage {
+  type: ToWebview.Status;
+  text: string;
+}
+/** The analysis finished: the final rows (they may differ from the streamed ones, e.g. WeLore with a global τ). */
+export interface DoneMessage {
+  type: ToWebview.Done;
+  report: ReportSummary;
+}
+/** The analysis stopped: `kind` is a CheckpointError kind, 'cancelled' or 'internal'. Layers already sent stay. */
+export interface AnalysisFailedMessage {
+  type: ToWebview.Failed;
+  file: string;
+  kind: string;
   message: string;
 }
-/** The webview has loaded its script and can receive messages. */
+/** Eigenvalues (ascending) of one layer, answering GetSpectrum; absent when the layer has none (skipped, failed). */
+export interface SpectrumMessage {
+  type: ToWebview.Spectrum;
+  name: string;
+  eigenvalues?: number[];
+}
+/** An export finished: written to `path`, or not (`error`; nothing when the user closed the save dialog). */
+export interface ExportedMessage {
+  type: ToWebview.Exported;
+  format: ExportFormat;
+  path?: string;
+  error?: string;
+}
+
+/** The webview has loaded its script and can receive messages (also after the tab was hidden and shown again). */
 export interface ReadyMessage {
   type: FromWebview.Ready;
 }
+export interface GetSpectrumMessage {
+  type: FromWebview.GetSpectrum;
+  name: string;
+}
+/** Stop the running analysis (the worker thread is terminated). */
+export interface CancelMessage {
+  type: FromWebview.Cancel;
+}
+/** Run the analysis of the same file again (after an error, a cancel, or a change of settings). */
+export interface RerunMessage {
+  type: FromWebview.Rerun;
+}
+/** Save the report: the host asks where, and never writes over the checkpoint. */
+export interface ExportMessage {
+  type: FromWebview.Export;
+  format: ExportFormat;
+}
+/** Reveal the "Weight Spectra" output channel. */
+export interface ShowLogMessage {
+  type: FromWebview.ShowLog;
+}
 
-export type ToWebviewMessage = ShowInspectMessage | ShowErrorMessage;
-export type FromWebviewMessage = ReadyMessage;
+export type ToWebviewMessage = BeginMessage | LayersMessage | StatusMessage | DoneMessage | AnalysisFailedMessage | SpectrumMessage | ExportedMessage;
+export type FromWebviewMessage = ReadyMessage | GetSpectrumMessage | CancelMessage | RerunMessage | ExportMessage | ShowLogMessage;

@@ -1,39 +1,107 @@
-/** VS Code glue only: commands, progress, panels. The work runs in the worker (src/worker). */
+/** VS Code glue: commands, explorer menus, the checkpoint editor, report tabs, settings, log. The work runs in the worker. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ToWebview } from '../protocol';
-import { openReportPanel } from './report-panel';
-import { inspectInWorker } from './worker-client';
+import { CHECKPOINT_EDITORS, registerCheckpointEditors } from './checkpoint-editor';
+import { checkpointPath, ReportController, reportWebviewOptions } from './report-panel';
+import type { Services } from './services';
+import { analyzeOptionsFromSettings } from './settings';
 
-async function analyzeCommand(context: vscode.ExtensionContext, uri?: vscode.Uri): Promise<void> {
-  const target =
-    uri ??
-    (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Choose a checkpoint' }))?.[0];
-  if (!target) return;
-  const name = path.basename(target.fsPath);
-  try {
-    const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Weight Spectra: reading ${name}`, cancellable: true },
-      (progress, token) =>
-        inspectInWorker(context.extensionPath, target.fsPath, (p) => progress.report({ message: `${p.done} of ${p.total} tensors` }), token),
-    );
-    openReportPanel(context, `Spectra: ${name}`, { type: ToWebview.ShowInspect, report });
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (message !== 'cancelled') openReportPanel(context, `Spectra: ${name}`, { type: ToWebview.ShowError, file: target.fsPath, message });
+/** The report tabs the Analyze command opens (the checkpoint editor's tabs are restored by VS Code itself). */
+export const REPORT_PANEL = 'weightSpectra.report';
+
+const CHECKPOINT_FILTERS = {
+  Checkpoints: ['safetensors', 'gguf', 'onnx', 'npz', 'npy', 'h5', 'pt', 'pth', 'ckpt', 'bin', 'json'],
+};
+
+function createServices(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Services {
+  const warned = new Set<string>();
+  return {
+    extensionUri: context.extensionUri,
+    workerFile: path.join(context.extensionPath, 'dist', 'worker.js'),
+    log,
+    controllers: new Set(),
+    analyzeOptions: () => {
+      const config = vscode.workspace.getConfiguration('weightSpectra');
+      const { options, problems } = analyzeOptionsFromSettings((key) => config.get(key));
+      for (const p of problems) {
+        log.warn(`Setting ${p.key} ${p.message}`);
+        if (!warned.has(p.key)) {
+          warned.add(p.key);
+          void vscode.window.showWarningMessage(`Weight Spectra: the setting ${p.key} ${p.message}.`);
+        }
+      }
+      return options;
+    },
+  };
+}
+
+/** The checkpoint a command is about: the explorer selection, else the active checkpoint tab, else ask. */
+async function pickCheckpoint(uri: unknown, title: string): Promise<vscode.Uri | undefined> {
+  if (uri instanceof vscode.Uri) return uri;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputCustom && (CHECKPOINT_EDITORS as readonly string[]).includes(input.viewType)) return input.uri;
+  if (input instanceof vscode.TabInputText && /(^|[\\/])(model\.json|[^\\/]*\.index\.json|[^\\/]*weights_manifest\.json)$/i.test(input.uri.path)) {
+    return input.uri;
   }
+  return (await vscode.window.showOpenDialog({ canSelectMany: false, title, openLabel: 'Analyze', filters: CHECKPOINT_FILTERS }))?.[0];
+}
+
+function openReport(services: Services, file: string): void {
+  const existing = [...services.controllers].find((c) => c.file === file && c.panel.viewType === REPORT_PANEL);
+  if (existing) {
+    existing.panel.reveal();
+    return;
+  }
+  const panel = vscode.window.createWebviewPanel(REPORT_PANEL, `Spectra · ${path.basename(file)}`, vscode.ViewColumn.Active, reportWebviewOptions(services.extensionUri));
+  panel.iconPath = vscode.Uri.joinPath(services.extensionUri, 'media', 'spectra.svg');
+  void new ReportController(services, panel, file).analyze();
+}
+
+async function analyzeCommand(services: Services, uri: unknown): Promise<void> {
+  const target = await pickCheckpoint(uri, 'Choose a checkpoint to analyse');
+  if (!target) return;
+  const file = checkpointPath(target);
+  if (!file) {
+    void vscode.window.showErrorMessage(`Weight Spectra reads checkpoints from a file system only, not ${target.scheme}: resources.`);
+    return;
+  }
+  services.log.info(`Analyze command: ${file}`);
+  openReport(services, file);
 }
 
 function notYet(feature: string): () => void {
   return () => void vscode.window.showInformationMessage(`Weight Spectra: ${feature} is not available yet.`);
 }
 
+/** Reopens Analyze report tabs after a restart, from the checkpoint path the page kept in its state. */
+class ReportPanelSerializer implements vscode.WebviewPanelSerializer {
+  constructor(private readonly services: Services) {}
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const file = (state as { file?: unknown } | undefined)?.file;
+    if (typeof file !== 'string') {
+      panel.dispose();
+      return;
+    }
+    panel.iconPath = vscode.Uri.joinPath(this.services.extensionUri, 'media', 'spectra.svg');
+    void new ReportController(this.services, panel, file).analyze();
+  }
+}
+
 export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Weight Spectra', { log: true });
+  const services = createServices(context, log);
+  log.info(`Weight Spectra ${context.extension.packageJSON.version ?? ''} activated (extension host ${process.platform}-${process.arch}, Node ${process.versions.node})`);
   context.subscriptions.push(
-    vscode.commands.registerCommand('weightSpectra.analyze', (uri?: vscode.Uri) => analyzeCommand(context, uri)),
+    log,
+    vscode.commands.registerCommand('weightSpectra.analyze', (uri?: unknown) => analyzeCommand(services, uri)),
     vscode.commands.registerCommand('weightSpectra.compare', notYet('comparing two checkpoints')),
     vscode.commands.registerCommand('weightSpectra.compress', notYet('compression')),
     vscode.commands.registerCommand('weightSpectra.merge', notYet('merging')),
+    vscode.commands.registerCommand('weightSpectra.showLog', () => log.show()),
+    ...registerCheckpointEditors(services),
+    vscode.window.registerWebviewPanelSerializer(REPORT_PANEL, new ReportPanelSerializer(services)),
+    { dispose: () => [...services.controllers].forEach((c) => c.dispose()) },
   );
 }
 

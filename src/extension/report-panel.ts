@@ -1,22 +1,175 @@
-import * as crypto from 'node:crypto';
+/**
+ * Binds one webview panel (a report tab from the Analyze command, or the custom editor of a checkpoint) to one
+ * AnalysisSession: sets up the page, runs the analysis under a cancellable progress notification, answers the page's
+ * messages (spectra, cancel, rerun, exports), and stops the worker when the tab closes.
+ */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ToWebviewMessage } from '../protocol';
+import { OutputError, writeFileAtomic } from '../core/io/atomic-write';
+import { type ExportFormat, FromWebview, type FromWebviewMessage, ToWebview, type ToWebviewMessage } from '../protocol';
+import { AnalysisSession } from './analysis-session';
+import { defaultExportPath, EXPORT_EXTENSIONS, EXPORT_LABELS, looksLikeCheckpoint, renderExport } from './exports';
+import type { Services } from './services';
+import { reportPageHtml } from './webview-html';
 
-/** A webview tab that renders a report sent over the protocol; strict CSP with a nonce, no remote resources. */
-export function openReportPanel(context: vscode.ExtensionContext, title: string, message: ToWebviewMessage): vscode.WebviewPanel {
-  const panel = vscode.window.createWebviewPanel('weightSpectra.report', title, vscode.ViewColumn.Active, {
+/** What a report page may load: the bundled page and plotly.js, nothing else. */
+export function reportWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
     enableScripts: true,
-    localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')],
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'node_modules', 'plotly.js-dist-min')],
+  };
+}
+
+function pageHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+  const uri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...p)).toString();
+  return reportPageHtml({
+    cspSource: webview.cspSource,
+    script: uri('dist', 'webview.js'),
+    style: uri('dist', 'webview.css'),
+    plotly: uri('node_modules', 'plotly.js-dist-min', 'plotly.min.js'),
+    title,
   });
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview.js'));
-  const style = panel.webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'media', 'report.css'));
-  panel.webview.html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${panel.webview.cspSource}; script-src 'nonce-${nonce}'; img-src ${panel.webview.cspSource} data:;">
-<link rel="stylesheet" href="${style}"><title>${title}</title></head>
-<body><main id="app">Loading…</main><script nonce="${nonce}" src="${script}"></script></body></html>`;
-  panel.webview.onDidReceiveMessage((m: { type: string }) => {
-    if (m.type === 'ready') void panel.webview.postMessage(message);
-  });
-  return panel;
+}
+
+/** The file system path behind a URI the extension can read (local, or on this remote machine). */
+export function checkpointPath(uri: vscode.Uri): string | undefined {
+  return uri.scheme === 'file' || uri.scheme === 'vscode-remote' ? uri.fsPath : undefined;
+}
+
+export class ReportController implements vscode.Disposable {
+  private readonly session: AnalysisSession;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The page listens: it said Ready since it was last (re)loaded. Messages before that would be lost anyway. */
+  private ready = false;
+  private disposed = false;
+  private readonly name: string;
+  /** Feeds the progress notification of the running analysis. */
+  private progressReporter: ((done: number, total: number) => void) | undefined;
+
+  constructor(
+    private readonly services: Services,
+    readonly panel: vscode.WebviewPanel,
+    readonly file: string,
+  ) {
+    this.name = path.basename(file);
+    const webview = panel.webview;
+    webview.options = reportWebviewOptions(services.extensionUri);
+    this.session = new AnalysisSession(file, services.workerFile, {
+      post: (m) => this.post(m),
+      log: (line) => services.log.info(line),
+      onProgress: (done, total) => this.progressReporter?.(done, total),
+    });
+    services.controllers.add(this);
+    this.disposables.push(
+      webview.onDidReceiveMessage((m: FromWebviewMessage) => this.onMessage(m)),
+      panel.onDidChangeViewState(() => {
+        // A hidden webview is destroyed; when shown again it reloads and says Ready.
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    webview.html = pageHtml(webview, services.extensionUri, `Spectra · ${this.name}`);
+  }
+
+  /** Runs the analysis with the current settings, under a progress notification whose Cancel stops the worker. */
+  analyze(): Promise<void> {
+    const options = this.services.analyzeOptions();
+    return Promise.resolve(
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Weight Spectra: analysing ${this.name}`, cancellable: true },
+        async (progress, token) => {
+          let reported = 0;
+          let last = 0;
+          this.progressReporter = (done, total) => {
+            const now = Date.now();
+            if (now - last < 100 && done < total) return;
+            last = now;
+            const percent = total > 0 ? (100 * done) / total : 0;
+            progress.report({ message: `${done} of ${total} layers`, increment: percent - reported });
+            reported = percent;
+          };
+          const cancelSub = token.onCancellationRequested(() => this.session.cancel());
+          try {
+            const outcome = await this.session.start(options);
+            if (outcome.status === 'failed' && !this.disposed) {
+              void vscode.window
+                .showErrorMessage(`Weight Spectra could not analyse ${this.name}: ${outcome.message}`, 'Show Log')
+                .then((choice) => choice && this.services.log.show(true));
+            }
+          } finally {
+            this.progressReporter = undefined;
+            cancelSub.dispose();
+          }
+        },
+      ),
+    );
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.session.dispose();
+    for (const d of this.disposables) d.dispose();
+    this.services.controllers.delete(this);
+  }
+
+  private post(m: ToWebviewMessage): void {
+    if (this.ready && !this.disposed) void this.panel.webview.postMessage(m);
+  }
+
+  private onMessage(m: FromWebviewMessage): void {
+    switch (m.type) {
+      case FromWebview.Ready:
+        this.ready = true;
+        this.session.replay((msg) => void this.panel.webview.postMessage(msg));
+        return;
+      case FromWebview.GetSpectrum:
+        void this.panel.webview.postMessage({ type: ToWebview.Spectrum, name: m.name, eigenvalues: this.session.spectrum(m.name) });
+        return;
+      case FromWebview.Cancel:
+        this.services.log.info(`Cancel requested for ${this.file}`);
+        this.session.cancel();
+        return;
+      case FromWebview.Rerun:
+        if (!this.session.running) void this.analyze();
+        return;
+      case FromWebview.Export:
+        void this.exportReport(m.format);
+        return;
+      case FromWebview.ShowLog:
+        this.services.log.show(true);
+        return;
+    }
+  }
+
+  private async exportReport(format: ExportFormat): Promise<void> {
+    const reply = (extra: { path?: string; error?: string }) => void this.panel.webview.postMessage({ type: ToWebview.Exported, format, ...extra });
+    const report = this.session.report;
+    if (!report) return reply({ error: 'the analysis has not finished' });
+    const label = EXPORT_LABELS[format];
+    const target = await vscode.window.showSaveDialog({
+      title: `Export the ${label} of ${this.name}`,
+      saveLabel: 'Export',
+      defaultUri: vscode.Uri.file(defaultExportPath(this.file, format)),
+      filters: { [label]: [EXPORT_EXTENSIONS[format]] },
+    });
+    if (!target) return reply({});
+    const file = checkpointPath(target);
+    try {
+      if (!file) throw new OutputError(target.toString(), 'is not on a file system this extension can write to');
+      if (looksLikeCheckpoint(file)) throw new OutputError(file, 'looks like a checkpoint file; refusing to write a report over it');
+      // The save dialog already asked before replacing an existing file; never the analysed checkpoint itself.
+      writeFileAtomic(file, renderExport(format, report), { force: true, inputs: [this.file] });
+      this.services.log.info(`Exported ${label} of ${this.file} to ${file}`);
+      reply({ path: file });
+      void vscode.window.showInformationMessage(`Weight Spectra: saved the ${label} to ${path.basename(file)}.`, 'Open').then((choice) => {
+        if (choice === 'Open') void vscode.commands.executeCommand('vscode.open', target);
+      });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.services.log.error(`Export of ${label} failed: ${message}`);
+      reply({ error: message });
+      void vscode.window.showErrorMessage(`Weight Spectra: ${message}`);
+    }
+  }
 }

@@ -8,6 +8,7 @@ import {
   conditionFigure,
   esdFigure,
   farmsFigure,
+  type FigureContext,
   singularValueFigure,
   weloreFigure,
 } from './figures';
@@ -30,7 +31,7 @@ export const CHARTS: readonly { id: ChartId; label: string; perLayer: boolean }[
   { id: 'sv', label: 'Singular values of the selected layer', perLayer: true },
 ];
 
-const BUILDERS: Record<ChartId, (report: AnalysisReport, theme: ChartTheme, selected?: string) => Figure> = {
+const BUILDERS: Record<ChartId, (report: AnalysisReport, theme: ChartTheme, selected?: string, ctx?: FigureContext) => Figure> = {
   alpha: alphaByDepthFigure,
   esd: esdFigure,
   sv: singularValueFigure,
@@ -46,6 +47,8 @@ export interface ChartOptions {
   theme?: ChartTheme;
   /** Called with the layer name when the user clicks a point or cell. */
   onSelectLayer?: (name: string) => void;
+  /** Wording of placeholder notes. */
+  context?: FigureContext;
 }
 
 const PLOT_CONFIG = {
@@ -68,7 +71,7 @@ function layerNameOf(point: PlotlyClickPoint | undefined): string | undefined {
 
 /** Builds and draws one chart into `el` (Plotly.react: cheap to call again on selection or theme change). */
 export async function drawChart(Plotly: PlotlyApi, el: HTMLElement, id: ChartId, report: AnalysisReport, options: ChartOptions = {}): Promise<void> {
-  const figure = BUILDERS[id](report, options.theme ?? readTheme(), options.selected);
+  const figure = BUILDERS[id](report, options.theme ?? readTheme(), options.selected, options.context);
   const attached = clickTargets.has(el);
   clickTargets.set(el, options.onSelectLayer);
   const gd: PlotlyElement = await Plotly.react(el, figure.data, figure.layout, PLOT_CONFIG);
@@ -88,34 +91,55 @@ export const drawConditionNumbers = (Plotly: PlotlyApi, el: HTMLElement, report:
 export const drawWeloreMap = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'welore', report, options);
 export const drawFarmsVsWw = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'farms', report, options);
 
-/** All charts of one report, kept in step with one selected layer. */
+const PER_LAYER: readonly ChartId[] = CHARTS.filter((c) => c.perLayer).map((c) => c.id);
+const ALL: readonly ChartId[] = CHARTS.map((c) => c.id);
+
+/**
+ * All charts of one report, kept in step with one selected layer. Draws are coalesced: while plotly is drawing, further
+ * requests only mark charts dirty, and one more pass draws the latest state (a streaming report never queues up).
+ */
 export class ReportCharts {
   private selected: string | undefined;
   private theme: ChartTheme | undefined;
+  private readonly dirty = new Set<ChartId>();
+  private drawing: Promise<void> | undefined;
+  private disposed = false;
 
   constructor(
     private readonly Plotly: PlotlyApi,
     private readonly containers: Partial<Record<ChartId, HTMLElement>>,
-    private readonly report: AnalysisReport,
+    private report: AnalysisReport,
     private readonly onSelectLayer?: (name: string) => void,
+    private readonly context?: FigureContext,
   ) {}
 
   /** Draws every chart that has a container. */
   render(selected = this.selected): Promise<void> {
     this.selected = selected;
-    return this.draw(CHARTS.map((c) => c.id));
+    return this.request(ALL);
   }
 
   /** Moves the highlight to `name` and shows its spectrum. */
   select(name: string): Promise<void> {
     this.selected = name;
-    return this.draw(CHARTS.map((c) => c.id));
+    return this.request(ALL);
+  }
+
+  /** Shows a new or grown report (e.g. while layers stream in). */
+  setReport(report: AnalysisReport): Promise<void> {
+    this.report = report;
+    return this.request(ALL);
+  }
+
+  /** Redraws the selected layer's charts (e.g. once its eigenvalues arrived). */
+  refreshSelected(): Promise<void> {
+    return this.request(PER_LAYER);
   }
 
   /** Redraws in new colours, e.g. after the VS Code theme changed (pass readTheme()). */
   setTheme(theme: ChartTheme | undefined): Promise<void> {
     this.theme = theme;
-    return this.draw(CHARTS.map((c) => c.id));
+    return this.request(ALL);
   }
 
   resize(): void {
@@ -123,17 +147,38 @@ export class ReportCharts {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const el of Object.values(this.containers)) if (el) this.Plotly.purge(el);
+  }
+
+  /** Resolves when the charts show the state as of this call. */
+  private request(ids: readonly ChartId[]): Promise<void> {
+    for (const id of ids) this.dirty.add(id);
+    if (!this.drawing) {
+      this.drawing = this.drain().finally(() => (this.drawing = undefined));
+      return this.drawing;
+    }
+    // A pass is running: the loop in drain() picks these up after it.
+    return this.drawing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty.size > 0 && !this.disposed) {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      await this.draw(ids);
+    }
   }
 
   private async draw(ids: ChartId[]): Promise<void> {
     const theme = this.theme ?? readTheme();
-    const options: ChartOptions = { selected: this.selected, theme, onSelectLayer: this.onSelectLayer };
-    await Promise.all(
-      ids.map((id) => {
-        const el = this.containers[id];
-        return el ? drawChart(this.Plotly, el, id, this.report, options) : undefined;
-      }),
-    );
+    const options: ChartOptions = { selected: this.selected, theme, onSelectLayer: this.onSelectLayer, context: this.context };
+    // One chart per task, so the page stays responsive while a large report redraws.
+    for (const id of ids) {
+      const el = this.containers[id];
+      if (!el || this.disposed) continue;
+      await drawChart(this.Plotly, el, id, this.report, options);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
 }

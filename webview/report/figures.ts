@@ -13,6 +13,16 @@ export const ALPHA_OVER_TRAINED = 2;
 export const ALPHA_UNDER_TRAINED = 6;
 const ALPHA_CLIP = 12;
 
+/** Page-specific wording of the charts' placeholder notes (e.g. while an analysis is still streaming in). */
+export interface FigureContext {
+  /** Shown by model charts that have no layer to draw yet. */
+  emptyNote?: string;
+  /** Shown by the per-layer spectrum charts when the selected layer's eigenvalues are not in the report. */
+  spectrumNote?: string;
+  /** How to turn FARMS on, shown when the report was made without it. */
+  farmsHint?: string;
+}
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function fmt(x: number | undefined, digits = 3): string {
@@ -123,10 +133,10 @@ function alphaAxisCap(alphas: number[]): number {
   return max > ALPHA_CLIP && above <= alphas.length / 4 ? ALPHA_CLIP : Math.max(8, max * 1.08);
 }
 
-export function alphaByDepthFigure(report: AnalysisReport, theme: ChartTheme, selected?: string): Figure {
+export function alphaByDepthFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
   const title = 'Power-law α by layer depth';
   const layers = analysedLayers(report).filter((l) => isNum(l.alpha));
-  if (layers.length === 0) return noteFigure(theme, title, 'No layer has a power-law fit.');
+  if (layers.length === 0) return noteFigure(theme, title, ctx.emptyNote ?? 'No layer has a power-law fit.');
   const cap = alphaAxisCap(layers.map((l) => l.alpha!));
   const clipped = layers.filter((l) => l.alpha! > cap).length;
   const top = clipped ? cap * 1.06 : cap;
@@ -169,20 +179,20 @@ export function alphaByDepthFigure(report: AnalysisReport, theme: ChartTheme, se
   };
 }
 
-function layerNote(layer: LayerResult | undefined, theme: ChartTheme, title: string): Figure | undefined {
+function layerNote(layer: LayerResult | undefined, theme: ChartTheme, title: string, ctx: FigureContext): Figure | undefined {
   if (!layer) return noteFigure(theme, title, 'Select a layer in the table or a chart.');
   if (layer.error) return noteFigure(theme, title, `This layer failed: ${layer.error}`);
   if (layer.skipped) return noteFigure(theme, title, `This layer was not analysed: ${layer.skipped}`);
   if (!layer.eigenvalues || layer.eigenvalues.length === 0) {
-    return noteFigure(theme, title, 'Eigenvalues are not in this report.<br>Run the analysis with --eigenvalues (the HTML report keeps them) to see them.');
+    return noteFigure(theme, title, ctx.spectrumNote ?? 'Eigenvalues are not in this report.<br>Run the analysis with --eigenvalues (the HTML report keeps them) to see them.');
   }
   return undefined;
 }
 
-export function esdFigure(report: AnalysisReport, theme: ChartTheme, selected?: string): Figure {
+export function esdFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
   const layer = findLayer(report, selected);
   const title = layer ? `ESD · ${layer.name}` : 'Empirical spectral density';
-  const note = layerNote(layer, theme, title);
+  const note = layerNote(layer, theme, title, ctx);
   if (note || !layer) return note!;
   const threshold = evalsThreshold(report);
   const hist = logHistogram(layer.eigenvalues!, threshold);
@@ -239,10 +249,10 @@ export function esdFigure(report: AnalysisReport, theme: ChartTheme, selected?: 
   };
 }
 
-export function singularValueFigure(report: AnalysisReport, theme: ChartTheme, selected?: string): Figure {
+export function singularValueFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
   const layer = findLayer(report, selected);
   const title = layer ? `Singular values · ${layer.name}` : 'Singular values';
-  const note = layerNote(layer, theme, title);
+  const note = layerNote(layer, theme, title, ctx);
   if (note || !layer) return note!;
   const decay = singularValueDecay(layer);
   if (!decay) return noteFigure(theme, title, 'All singular values are zero.');
@@ -300,10 +310,10 @@ export function singularValueFigure(report: AnalysisReport, theme: ChartTheme, s
   };
 }
 
-export function conditionFigure(report: AnalysisReport, theme: ChartTheme, selected?: string): Figure {
+export function conditionFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
   const title = 'Condition number κ = σmax / σmin';
   const layers = analysedLayers(report).filter((l) => isNum(l.condition_number) && l.condition_number > 0);
-  if (layers.length === 0) return noteFigure(theme, title, 'No layer has a condition number.');
+  if (layers.length === 0) return noteFigure(theme, title, ctx.emptyNote ?? 'No layer has a condition number.');
   const groups: { name: string; color: string; symbol: string; size: number; pick: (l: LayerResult) => boolean }[] = [
     { name: 'well-conditioned', color: theme.accent, symbol: 'circle', size: 10, pick: (l) => !l.numerically_singular && !l.flags?.includes('ill-conditioned') },
     { name: 'ill-conditioned', color: theme.warn, symbol: 'diamond', size: 11, pick: (l) => !l.numerically_singular && !!l.flags?.includes('ill-conditioned') },
@@ -344,10 +354,13 @@ export function conditionFigure(report: AnalysisReport, theme: ChartTheme, selec
   };
 }
 
-export function farmsFigure(report: AnalysisReport, theme: ChartTheme, selected?: string): Figure {
+export function farmsFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
   const title = 'FARMS α vs WeightWatcher α';
   const layers = analysedLayers(report).filter((l) => isNum(l.alpha) && isNum(l.farms?.alpha));
-  if (layers.length === 0) return noteFigure(theme, title, 'No layer has a FARMS fit in this report.');
+  if (layers.length === 0) {
+    if (report.model.options?.farms === false) return noteFigure(theme, title, `FARMS was not run for this report.<br>${ctx.farmsHint ?? 'Run the analysis with --farms to add it.'}`);
+    return noteFigure(theme, title, ctx.emptyNote ?? 'No layer has a FARMS fit in this report.');
+  }
   const all = layers.flatMap((l) => [l.alpha!, l.farms!.alpha]);
   const pad = 0.06 * (Math.max(...all) - Math.min(...all) || 1);
   const lo = Math.max(0, Math.min(...all) - pad);
@@ -404,10 +417,10 @@ export function weloreGrid(layers: LayerResult[]): WeloreGrid {
   return { columns: blocks, rows, cells: rows.map((r) => blocks.map((b) => placed.get(`${r}\u0000${b}`))) };
 }
 
-export function weloreFigure(report: AnalysisReport, theme: ChartTheme, selected?: string): Figure {
+export function weloreFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
   const title = 'Low-rank map (WeLore LRC / N-LRC)';
   const layers = analysedLayers(report).filter((l) => l.welore);
-  if (layers.length === 0) return noteFigure(theme, title, 'No layer has a WeLore classification in this report.');
+  if (layers.length === 0) return noteFigure(theme, title, ctx.emptyNote ?? 'No layer has a WeLore classification in this report.');
   const grid = weloreGrid(layers);
   const lrc = theme.good;
   const nlrc = mix(theme.muted, theme.background, 0.6);

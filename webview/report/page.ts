@@ -1,14 +1,15 @@
 /**
  * The whole report page: header, summary cards, model charts, and the layer table beside the selected layer's
- * details and spectra. Used by the standalone HTML report; the VS Code webview can mount it the same way.
+ * details and spectra. Used by the standalone HTML report and the VS Code webview (which calls update() as layers
+ * stream in).
  */
 import type { AnalysisReport, LayerResult } from '../../src/core/report/model';
 import { CHARTS, type ChartId, ReportCharts } from './charts';
 import { h, humanCount, humanSeconds } from './dom';
-import { ALPHA_OVER_TRAINED, ALPHA_UNDER_TRAINED, fmt } from './figures';
+import { ALPHA_OVER_TRAINED, ALPHA_UNDER_TRAINED, type FigureContext, fmt } from './figures';
 import { analysedLayers, isNum } from './layers';
 import type { PlotlyApi } from './plotly-api';
-import { LayerTable } from './table';
+import { LayerTable, type LayerTableState } from './table';
 import type { ChartTheme } from './theme';
 import './report.css';
 
@@ -18,14 +19,30 @@ export interface ReportView {
   readonly selected: string | undefined;
   /** Redraws the charts in `theme`, or re-reads the CSS variables. Theme changes on <html>/<body> are followed anyway. */
   setTheme(theme?: ChartTheme): void;
+  /**
+   * Shows a new version of the report (more layers, final summary); selection, filters and sort stay. `final`: no more
+   * layers will come, so a wanted selection that never arrived falls back to the first analysed layer.
+   */
+  update(report: AnalysisReport, final?: boolean): void;
+  /** Redraws the selected layer's spectrum charts (e.g. after its eigenvalues were attached to the layer). */
+  refreshSelected(): void;
+  /** The table's filter and sort order. */
+  readonly tableState: LayerTableState;
   dispose(): void;
 }
 
 export interface MountOptions {
-  /** Called after every selection change (user or select()). */
+  /** Called after every selection change (user, select(), or the first layer selected automatically). */
   onSelectLayer?: (name: string) => void;
-  /** Layer selected at first; defaults to the first analysed layer. */
+  /** Layer selected at first (also when it arrives later); defaults to the first analysed layer. */
   selected?: string;
+  /** The table's filter and sort order to start with. */
+  table?: Partial<LayerTableState>;
+  onTableStateChange?: (state: LayerTableState) => void;
+  /** Shown in the table while the report has no layer yet. */
+  emptyText?: string;
+  /** Wording of the charts' placeholder notes. */
+  figureContext?: FigureContext;
 }
 
 const FLAG_CARDS: { flag: string; label: string; hint: string; tone: string }[] = [
@@ -54,7 +71,7 @@ function header(report: AnalysisReport): HTMLElement {
   ];
   return h(
     'header',
-    { class: 'ws-header' },
+    { class: 'ws-header', 'data-testid': 'report-header' },
     h('div', { class: 'ws-brand' }, 'Weight Spectra · analysis report'),
     h('h1', { class: 'ws-file', title: m.path }, basename(m.path)),
     h('div', { class: 'ws-path' }, m.path),
@@ -90,12 +107,12 @@ function summaryCards(report: AnalysisReport, onFlag: (flag: string) => void): H
     button.addEventListener('click', () => onFlag(f.flag));
     cards.push(button);
   }
-  return h('section', { class: 'ws-cards', 'aria-label': 'Summary' }, cards);
+  return h('section', { class: 'ws-cards', 'aria-label': 'Summary', 'data-testid': 'summary-cards' }, cards);
 }
 
 function chartBox(id: ChartId, wide = false): { box: HTMLElement; plot: HTMLElement } {
   const label = CHARTS.find((c) => c.id === id)!.label;
-  const plot = h('div', { class: `ws-chart ws-chart-${id}`, id: `chart-${id}`, role: 'img', 'aria-label': label });
+  const plot = h('div', { class: `ws-chart ws-chart-${id}`, id: `chart-${id}`, role: 'img', 'aria-label': label, 'data-testid': `chart-${id}` });
   return { box: h('figure', { class: `ws-chart-box${wide ? ' ws-wide' : ''}` }, plot), plot };
 }
 
@@ -137,19 +154,32 @@ function layerDetails(l: LayerResult | undefined): HTMLElement {
 
 /** Renders `report` into `root` (replacing its content). `Plotly` is the plotly.js object (window.Plotly). */
 export function mountReport(root: HTMLElement, report: AnalysisReport, Plotly: PlotlyApi, options: MountOptions = {}): ReportView {
-  let selected = options.selected ?? analysedLayers(report)[0]?.name ?? report.layers[0]?.name;
+  const firstAnalysed = () => analysedLayers(report)[0]?.name ?? report.layers[0]?.name;
+  const has = (name: string | undefined) => name !== undefined && report.layers.some((l) => l.name === name);
+  // A wanted layer that is not in the report yet (e.g. restored while the analysis streams in) is selected on arrival.
+  let wanted = has(options.selected) ? undefined : options.selected;
+  let selected = has(options.selected) ? options.selected : wanted === undefined ? firstAnalysed() : undefined;
+  let shownDetail: LayerResult | undefined;
+
+  const showDetail = () => {
+    const layer = report.layers.find((l) => l.name === selected);
+    detailTitle.textContent = selected ?? 'No layer selected';
+    selectedLink.textContent = selected ?? '';
+    if (layer !== shownDetail || !layer) detailBody.replaceChildren(layerDetails(layer));
+    shownDetail = layer;
+  };
+
   const select = (name: string) => {
-    if (!report.layers.some((l) => l.name === name)) return;
+    if (!has(name)) return;
+    wanted = undefined;
     selected = name;
     table.select(name);
-    detailTitle.textContent = name;
-    detailBody.replaceChildren(layerDetails(report.layers.find((l) => l.name === name)));
-    selectedLink.textContent = name;
+    showDetail();
     void charts.select(name);
     options.onSelectLayer?.(name);
   };
 
-  const table = new LayerTable(report, select);
+  const table = new LayerTable(report, select, { initial: options.table, onStateChange: options.onTableStateChange, emptyText: options.emptyText });
   const boxes = {
     alpha: chartBox('alpha', true),
     condition: chartBox('condition'),
@@ -159,22 +189,27 @@ export function mountReport(root: HTMLElement, report: AnalysisReport, Plotly: P
     sv: chartBox('sv'),
   };
   const containers = Object.fromEntries(Object.entries(boxes).map(([id, b]) => [id, b.plot])) as Record<ChartId, HTMLElement>;
-  const charts = new ReportCharts(Plotly, containers, report, select);
+  const charts = new ReportCharts(Plotly, containers, report, select, options.figureContext);
 
   const selectedLink = h('a', { href: '#ws-layer-detail', class: 'ws-selected-link' });
-  const detailTitle = h('h3', { class: 'ws-detail-title' });
+  const detailTitle = h('h3', { class: 'ws-detail-title', 'data-testid': 'selected-layer' });
   const detailBody = h('div', { class: 'ws-detail-body' });
   const detail = h('aside', { class: 'ws-detail', id: 'ws-layer-detail', 'aria-label': 'Selected layer', 'aria-live': 'polite' }, detailTitle, boxes.esd.box, boxes.sv.box, detailBody);
+
+  const onFlag = (flag: string) => {
+    table.setFilter({ flag });
+    options.onTableStateChange?.(table.state);
+    table.element.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
+  let headerEl = header(report);
+  let cardsEl = summaryCards(report, onFlag);
 
   root.replaceChildren(
     h(
       'main',
       { class: 'ws-report' },
-      header(report),
-      summaryCards(report, (flag) => {
-        table.setFilter({ flag });
-        table.element.scrollIntoView({ behavior: 'smooth', block: 'start' });
-      }),
+      headerEl,
+      cardsEl,
       h(
         'section',
         { class: 'ws-section', 'aria-labelledby': 'ws-model-h' },
@@ -191,13 +226,29 @@ export function mountReport(root: HTMLElement, report: AnalysisReport, Plotly: P
     ),
   );
 
-  if (selected !== undefined) {
-    table.select(selected);
-    detailTitle.textContent = selected;
-    selectedLink.textContent = selected;
-  }
-  detailBody.replaceChildren(layerDetails(report.layers.find((l) => l.name === selected)));
+  if (selected !== undefined) table.select(selected);
+  showDetail();
   void charts.render(selected);
+
+  const update = (next: AnalysisReport, final = false) => {
+    report = next;
+    const h2 = header(report);
+    headerEl.replaceWith(h2);
+    headerEl = h2;
+    const c2 = summaryCards(report, onFlag);
+    cardsEl.replaceWith(c2);
+    cardsEl = c2;
+    table.setReport(report);
+    void charts.setReport(report);
+    if (wanted !== undefined && has(wanted)) return select(wanted);
+    if (final) wanted = undefined;
+    if (wanted === undefined && !has(selected)) {
+      const first = firstAnalysed();
+      if (first !== undefined) return select(first);
+      selected = undefined;
+    }
+    showDetail();
+  };
 
   // VS Code swaps the --vscode-* variables on <html> and the theme class on <body> when the user changes theme.
   let redraw: ReturnType<typeof setTimeout> | undefined;
@@ -214,6 +265,11 @@ export function mountReport(root: HTMLElement, report: AnalysisReport, Plotly: P
       return selected;
     },
     setTheme: (theme) => void charts.setTheme(theme),
+    update,
+    refreshSelected: () => void charts.refreshSelected(),
+    get tableState() {
+      return table.state;
+    },
     dispose: () => {
       themeWatch.disconnect();
       clearTimeout(redraw);
