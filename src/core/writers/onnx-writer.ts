@@ -82,8 +82,8 @@ export interface WriteOnnxOptions extends OutputPolicy {
 }
 
 /** Field numbers (onnx/onnx.proto3). */
-const M = { graph: 7, metadataProps: 14 } as const;
-const G = { node: 1, initializer: 5, input: 11 } as const;
+const M = { graph: 7, opsetImport: 8, metadataProps: 14 } as const;
+const G = { node: 1, initializer: 5, input: 11, output: 12 } as const;
 const N = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const A = { name: 1, f: 2, i: 3, s: 4, t: 5, g: 6, floats: 7, ints: 8, graphs: 11, type: 20 } as const;
 /** AttributeProto.AttributeType */
@@ -116,6 +116,34 @@ interface ParsedNode {
   attrs: ParsedAttr[];
   /** Every field as a byte range, in order; attributes point to their parse. */
   fields: { start: number; end: number; attr?: ParsedAttr }[];
+}
+
+/** A graph input or output as declared (ValueInfoProto): elem_type and dims (number, or a symbolic name). */
+export interface OnnxValueInfo {
+  name: string;
+  elemType: number;
+  dims: (number | string)[];
+}
+
+/** The structure of a model, for planning edits: every node (subgraphs included), graph inputs/outputs, the default opset. */
+export interface OnnxModelScan {
+  nodes: OnnxNodeView[];
+  /** Main-graph inputs that are not initializers. */
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  /** Initializer names (any graph). */
+  initializers: Set<string>;
+  /** Version of the default ('' / ai.onnx) opset. */
+  opset: number;
+}
+
+export async function scanOnnxModel(input: string): Promise<OnnxModelScan> {
+  const rewriter = await OnnxRewriter.open(input, input, {}, {});
+  try {
+    return rewriter.scan();
+  } finally {
+    await rewriter.close();
+  }
 }
 
 /** Writes `input` to `target` with the edits applied: same graph, new initializers/Constant values, rewritten nodes. */
@@ -180,6 +208,127 @@ class OnnxRewriter {
       if (this.data && this.data.position === 0) await this.outputs.drop(this.data);
     });
     return { files: [path.resolve(this.target), ...files.filter((f) => f !== path.resolve(this.target))] };
+  }
+
+  scan(): OnnxModelScan {
+    const result: OnnxModelScan = { nodes: [], inputs: [], outputs: [], initializers: new Set(), opset: 0 };
+    const buf = this.buf;
+    const c = new BufferCursor(buf, 0, this.fail);
+    const walkGraph = (start: number, end: number, depth: number): void => {
+      if (depth > LIMITS.maxDepth) throw new CheckpointError('too_deep', this.input, 'onnx', `subgraphs are nested more than ${LIMITS.maxDepth} levels deep`);
+      const g = new BufferCursor(buf, start, this.fail);
+      while (g.pos < end) {
+        const { no, wire } = g.tag(end);
+        if (wire !== WIRE.len) {
+          g.skip(wire, end);
+          continue;
+        }
+        const e = g.payload(end);
+        const s = g.pos;
+        g.pos = e;
+        if (no === G.node) {
+          const n = this.parseNode(s, e);
+          result.nodes.push(this.view(n, depth));
+          for (const a of n.attrs) if (a.hasGraph) this.subgraphs(a).forEach(([gs, ge]) => walkGraph(gs, ge, depth + 1));
+        } else if (no === G.initializer) result.initializers.add(this.parseTensor(s, e).name);
+        else if (depth === 0 && (no === G.input || no === G.output)) (no === G.input ? result.inputs : result.outputs).push(this.valueInfo(s, e));
+      }
+    };
+    while (c.pos < buf.length) {
+      const { no, wire } = c.tag(buf.length);
+      if (wire === WIRE.len && (no === M.graph || no === M.opsetImport)) {
+        const e = c.payload(buf.length);
+        if (no === M.graph) walkGraph(c.pos, e, 0);
+        else if (this.stringField(c.pos, e, 1) === '' || this.stringField(c.pos, e, 1) === 'ai.onnx') result.opset = this.intField(c.pos, e, 2);
+        c.pos = e;
+      } else c.skip(wire, buf.length);
+    }
+    result.inputs = result.inputs.filter((i) => !result.initializers.has(i.name));
+    return result;
+  }
+
+  private intField(start: number, end: number, field: number): number {
+    const c = new BufferCursor(this.buf, start, this.fail);
+    while (c.pos < end) {
+      const { no, wire } = c.tag(end);
+      if (no === field && wire === WIRE.varint) return int64(c, end);
+      c.skip(wire, end);
+    }
+    return 0;
+  }
+
+  /** The payload ranges of an attribute's g / graphs fields. */
+  private subgraphs(a: ParsedAttr): [number, number][] {
+    const c = new BufferCursor(this.buf, a.start, this.fail);
+    c.tag(a.end);
+    const end = c.payload(a.end);
+    const out: [number, number][] = [];
+    while (c.pos < end) {
+      const { no, wire } = c.tag(end);
+      if ((no === A.g || no === A.graphs) && wire === WIRE.len) {
+        const e = c.payload(end);
+        out.push([c.pos, e]);
+        c.pos = e;
+      } else c.skip(wire, end);
+    }
+    return out;
+  }
+
+  /** ValueInfoProto{name=1, type=2: TypeProto{tensor_type=1: {elem_type=1, shape=2: {dim=1: {dim_value=1 | dim_param=2}}}}}. */
+  private valueInfo(start: number, end: number): OnnxValueInfo {
+    const v: OnnxValueInfo = { name: this.stringField(start, end, 1), elemType: 0, dims: [] };
+    const sub = (s: number, e: number, field: number): [number, number] | undefined => {
+      const c = new BufferCursor(this.buf, s, this.fail);
+      while (c.pos < e) {
+        const { no, wire } = c.tag(e);
+        if (no === field && wire === WIRE.len) {
+          const pe = c.payload(e);
+          return [c.pos, pe];
+        }
+        c.skip(wire, e);
+      }
+      return undefined;
+    };
+    const type = sub(start, end, 2);
+    const tensor = type && sub(type[0], type[1], 1);
+    if (!tensor) return v;
+    v.elemType = this.intField(tensor[0], tensor[1], 1);
+    const shape = sub(tensor[0], tensor[1], 2);
+    if (!shape) return v;
+    const c = new BufferCursor(this.buf, shape[0], this.fail);
+    while (c.pos < shape[1]) {
+      const { no, wire } = c.tag(shape[1]);
+      if (no === 1 && wire === WIRE.len) {
+        const e = c.payload(shape[1]);
+        const param = this.stringField(c.pos, e, 2);
+        const hasValue = this.hasField(c.pos, e, 1);
+        v.dims.push(hasValue ? this.intField(c.pos, e, 1) : param);
+        c.pos = e;
+      } else c.skip(wire, shape[1]);
+    }
+    return v;
+  }
+
+  private hasField(start: number, end: number, field: number): boolean {
+    const c = new BufferCursor(this.buf, start, this.fail);
+    while (c.pos < end) {
+      const { no, wire } = c.tag(end);
+      if (no === field) return true;
+      c.skip(wire, end);
+    }
+    return false;
+  }
+
+  private view(n: ParsedNode, depth: number): OnnxNodeView {
+    return {
+      opType: n.opType,
+      domain: n.domain,
+      name: n.name,
+      inputs: n.inputs,
+      outputs: n.outputs,
+      depth,
+      attributes: new Map(n.attrs.filter((a) => a.value !== undefined).map((a) => [a.name, a.value as number | string | number[]])),
+    };
   }
 
   // ---- ModelProto ----
@@ -404,16 +553,7 @@ class OnnxRewriter {
   /** The node's replacement: zero or more encoded NodeProtos. */
   private async node(start: number, end: number, depth: number): Promise<ProtoOut[]> {
     const n = this.parseNode(start, end);
-    const view: OnnxNodeView = {
-      opType: n.opType,
-      domain: n.domain,
-      name: n.name,
-      inputs: n.inputs,
-      outputs: n.outputs,
-      depth,
-      attributes: new Map(n.attrs.filter((a) => a.value !== undefined).map((a) => [a.name, a.value as number | string | number[]])),
-    };
-    const plan = (await this.edits.rewriteNode?.(view)) ?? ['self'];
+    const plan = (await this.edits.rewriteNode?.(this.view(n, depth))) ?? ['self'];
     const result: ProtoOut[] = [];
     for (const item of plan) {
       if (item === 'self') {
