@@ -77,8 +77,8 @@ export interface WriteOnnxOptions extends OutputPolicy {
    */
   externalData?: boolean;
   externalThreshold?: number;
-  /** Added to ModelProto.metadata_props (same keys replaced): how the file was made. */
-  metadata?: Record<string, string>;
+  /** Added to ModelProto.metadata_props (same keys replaced): how the file was made. A function is called after the graph is written. */
+  metadata?: Record<string, string> | (() => Record<string, string>);
 }
 
 /** Field numbers (onnx/onnx.proto3). */
@@ -339,7 +339,9 @@ class OnnxRewriter {
     const out = new ProtoOut();
     const end = buf.length;
     let graphs = 0;
-    const props = new Map(Object.entries(this.opts.metadata ?? {}));
+    const meta = this.opts.metadata;
+    const keys = new Set(Object.keys(typeof meta === 'function' ? {} : (meta ?? {})));
+    const dropped: { start: number; end: number; key: string }[] = [];
     while (c.pos < end) {
       const start = c.pos;
       const { no, wire } = c.tag(end);
@@ -351,14 +353,21 @@ class OnnxRewriter {
         continue;
       }
       c.skip(wire, end);
-      if (no === M.metadataProps && wire === WIRE.len && props.size) {
+      if (no === M.metadataProps && wire === WIRE.len && meta) {
         const key = this.entryKey(start, c.pos);
-        if (props.has(key)) continue; // replaced below
+        if (typeof meta === 'function') {
+          // keys known only after the graph: keep the entry aside until then
+          dropped.push({ start, end: c.pos, key });
+          continue;
+        }
+        if (keys.has(key)) continue; // replaced below
       }
       out.raw(buf.subarray(start, c.pos));
     }
     if (!graphs) throw this.fail('the model has no graph');
-    for (const [k, v] of props) out.message(M.metadataProps, new ProtoOut().string(1, k).string(2, v));
+    const props = typeof meta === 'function' ? meta() : (meta ?? {});
+    for (const d of dropped) if (!(d.key in props)) out.raw(buf.subarray(d.start, d.end));
+    for (const [k, v] of Object.entries(props)) out.message(M.metadataProps, new ProtoOut().string(1, k).string(2, v));
     return out;
   }
 
