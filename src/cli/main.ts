@@ -2,7 +2,9 @@ import { CheckpointError } from '../core/errors';
 import { OutputError } from '../core/io/atomic-write';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './commands/analyze';
+import { COMPRESS_USAGE, runCompress } from './commands/compress';
 import { INSPECT_USAGE, runInspect } from './commands/inspect';
+import { MATCH_USAGE, runMatch } from './commands/match';
 
 const USAGE = `weight-spectra — read the layers and spectra of neural-network checkpoints
 
@@ -12,10 +14,14 @@ usage:
   ${ANALYZE_USAGE}
       eigenspectrum of every weight matrix: WeightWatcher metrics (alpha, xmin, D, …), rank, conditioning, WeLore,
       optional FARMS and MP fit; a table, or one JSON document (--json -), or a self-contained HTML report (--html)
+  ${COMPRESS_USAGE}
+      write a low-rank compressed checkpoint with per-layer ranks chosen from the spectra
+  ${MATCH_USAGE}
+      permute b's hidden units into a's basis (Git Re-Basin weight matching); distances and singular-vector alignment
 `;
 
 type Command = (argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
-const COMMANDS: Record<string, Command> = { inspect: runInspect, analyze: runAnalyze };
+const COMMANDS: Record<string, Command> = { inspect: runInspect, analyze: runAnalyze, compress: runCompress, match: runMatch };
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
