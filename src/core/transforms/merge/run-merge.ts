@@ -95,11 +95,11 @@ export async function runMergeJob(inputPaths: readonly string[], opts: MergeJobO
     const base = opts.base ? await openCheckpoint(opts.base) : undefined;
     if (base) opened.push(base);
     const models = opened.slice(0, inputPaths.length);
-    for (const c of opened.slice(1)) assertSameArchitecture(models[0], c);
     if (path.extname(opts.out).toLowerCase() === '.onnx') {
       const other = opened.find((c) => c.format !== 'onnx');
       if (other) throw new TransformInputError(`an .onnx output needs every input to be the same ONNX graph; ${other.path} is ${other.format}`);
     }
+    for (const c of opened.slice(1)) assertSameArchitecture(models[0], c);
     const template = models[0];
     const params_ = template.tensors.filter(isParameter);
     const layers = new Map<string, MergeLayer>();
