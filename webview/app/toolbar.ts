@@ -27,6 +27,7 @@ export class Toolbar {
   private readonly rerunButton: HTMLButtonElement;
   private readonly exportButtons = new Map<ExportFormat, HTMLButtonElement>();
   private readonly exportResult: HTMLElement;
+  private readonly exportGroup: HTMLElement;
 
   constructor(actions: ToolbarActions) {
     this.text = h('span', { class: 'wsv-status-text' });
@@ -38,8 +39,9 @@ export class Toolbar {
     this.cancelButton.addEventListener('click', actions.cancel);
     this.rerunButton.addEventListener('click', actions.rerun);
     const exportGroup = h('div', { class: 'wsv-exports', role: 'group', 'aria-label': 'Export the report' }, h('span', { class: 'wsv-exports-label' }, 'Export'));
+    this.exportGroup = exportGroup;
     for (const e of EXPORTS) {
-      const b = h('button', { type: 'button', class: 'wsv-button', 'data-testid': `export-${e.format}`, title: e.title, disabled: true }, e.label);
+      const b = h('button', { type: 'button', class: 'wsv-button wsv-secondary', 'data-testid': `export-${e.format}`, title: e.title, disabled: true }, e.label);
       b.addEventListener('click', () => {
         b.disabled = true;
         b.setAttribute('aria-busy', 'true');
@@ -95,7 +97,9 @@ export class Toolbar {
     this.bar.setAttribute('aria-valuenow', String(live.done));
     this.fill.style.width = `${live.total > 0 ? (100 * live.done) / live.total : 0}%`;
     this.cancelButton.hidden = !running;
-    this.rerunButton.hidden = running;
+    // A failure shows its own "Analyze again" in the error box; a failure before any layer leaves nothing to export.
+    this.rerunButton.hidden = running || live.phase === 'failed';
+    this.exportGroup.hidden = live.phase === 'failed' && live.layerCount === 0;
     for (const b of this.exportButtons.values()) {
       if (b.getAttribute('aria-busy') !== 'true') b.disabled = live.phase !== 'done';
     }

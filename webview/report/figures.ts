@@ -391,11 +391,18 @@ export interface WeloreGrid {
   rows: string[];
   /** cells[row][col]: the layer there, if any. */
   cells: (LayerResult | undefined)[][];
+  /** Columns are layer_ids, not blocks (no layer name has a block index). */
+  byLayer: boolean;
 }
 
-/** One cell per layer: columns are block indices (then '—' for layers outside blocks), rows are kinds. */
+/**
+ * One cell per layer: columns are block indices (then '—' for layers outside blocks), rows are kinds. A model with no
+ * block structure in its names (many CNNs) gets one column per layer instead of one tall column of '—'.
+ */
 export function weloreGrid(layers: LayerResult[]): WeloreGrid {
+  const byLayer = layers.length > 1 && layers.every((l) => blockIndexOf(l.name) === undefined);
   const blockOf = (l: LayerResult) => {
+    if (byLayer) return String(l.layer_id);
     const b = blockIndexOf(l.name);
     return b === undefined ? '—' : String(b);
   };
@@ -414,7 +421,7 @@ export function weloreGrid(layers: LayerResult[]): WeloreGrid {
     return i < 0 ? KIND_ORDER.length : i;
   };
   const rows = [...rowsSeen].sort((a, b) => kindRank(a) - kindRank(b) || a.localeCompare(b));
-  return { columns: blocks, rows, cells: rows.map((r) => blocks.map((b) => placed.get(`${r}\u0000${b}`))) };
+  return { columns: blocks, rows, cells: rows.map((r) => blocks.map((b) => placed.get(`${r}\u0000${b}`))), byLayer };
 }
 
 export function weloreFigure(report: AnalysisReport, theme: ChartTheme, selected?: string, ctx: FigureContext = {}): Figure {
@@ -449,7 +456,7 @@ export function weloreFigure(report: AnalysisReport, theme: ChartTheme, selected
       text,
       texttemplate: grid.columns.length <= 24 ? '%{text}' : '',
       textfont: { size: theme.fontSize - 2 },
-      hovertemplate: '<b>%{customdata[0]}</b><br>%{customdata[4]} · block %{x}<br>%{customdata[1]} · keep rank %{customdata[2]} of %{customdata[3]}<extra></extra>',
+      hovertemplate: `<b>%{customdata[0]}</b><br>%{customdata[4]} · ${grid.byLayer ? 'layer' : 'block'} %{x}<br>%{customdata[1]} · keep rank %{customdata[2]} of %{customdata[3]}<extra></extra>`,
     },
     legendSwatch('LRC (low-rank, compressible)', lrc),
     legendSwatch('N-LRC', nlrc),
@@ -467,9 +474,9 @@ export function weloreFigure(report: AnalysisReport, theme: ChartTheme, selected
     layout: baseLayout(theme, title, {
       // Rows keep a readable height; the container grows with the plot.
       height: Math.min(640, Math.max(240, 150 + 30 * grid.rows.length)),
-      xaxis: axis(theme, 'block', { type: 'category', showgrid: false, zeroline: false }),
+      xaxis: axis(theme, grid.byLayer ? 'layer (layer_id)' : 'block', { type: 'category', showgrid: false, zeroline: false }),
       yaxis: axis(theme, '', { type: 'category', autorange: 'reversed', showgrid: false, zeroline: false }),
       shapes,
-    }, 'one cell per layer, by block and kind · cell text: rank to keep / full rank'),
+    }, `one cell per layer, by ${grid.byLayer ? 'depth' : 'block'} and kind${grid.columns.length <= 24 ? ' · cell text: rank to keep / full rank' : ''}`),
   };
 }

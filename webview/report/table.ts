@@ -216,13 +216,25 @@ export class LayerTable {
 
   private userFilter(change: Partial<LayerTableFilter>): void {
     this.setFilter(change);
+    this.revealSelection();
     this.options.onStateChange?.(this.state);
   }
 
   private sortBy(key: string): void {
     this.sort = this.sort.key === key ? { key, dir: this.sort.dir === 1 ? -1 : 1 } : { key, dir: 1 };
     this.render();
+    this.revealSelection();
     this.options.onStateChange?.(this.state);
+  }
+
+  /** After the user re-sorted or re-filtered: the selected row in view if it is listed, else the top. */
+  private revealSelection(): void {
+    const index = this.selected === undefined ? -1 : this.visible.findIndex((l) => l.name === this.selected);
+    if (index >= 0) this.scrollToIndex(index);
+    else {
+      this.scroller.scrollTop = 0;
+      if (this.virtual) this.renderRows();
+    }
   }
 
   private matches(l: LayerResult): boolean {

@@ -63,7 +63,8 @@ export function readTheme(el: Element = document.documentElement): ChartTheme {
     surface: v('--vscode-editorHoverWidget-background') || background,
     fontFamily: v('--vscode-font-family') || LIGHT.fontFamily,
     fontSize: Number.isFinite(fontSize) && fontSize > 0 ? fontSize : LIGHT.fontSize,
-    accent: v('--vscode-focusBorder') || blue,
+    // Not focusBorder: high-contrast themes make it orange, next to the orange energy curve and red fit line.
+    accent: blue,
     good: green,
     warn: yellow,
     bad: red,
