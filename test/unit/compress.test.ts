@@ -141,6 +141,25 @@ describe('compress --emit factorized / dense', () => {
   });
 });
 
+describe('compress --svd randomized', () => {
+  it('randomized factors are accepted within the tolerance of the exact optimum, else the exact SVD is used', async () => {
+    const dir = freshDir();
+    const criterion = { type: 'energy', fraction: 0.5 } as const;
+    const loose = await compressCheckpoint(ST_MIXED, path.join(dir, 'a.safetensors'), { criterion, emit: 'dense', filter: /proj|qkv/, svd: { method: 'randomized', tolerance: 0.05 } });
+    const strict = await compressCheckpoint(ST_MIXED, path.join(dir, 'b.safetensors'), { criterion, emit: 'dense', filter: /proj/, svd: { method: 'randomized', tolerance: 0 } });
+    const compressed = loose.layers.filter((l) => l.compressed);
+    assert.equal(compressed.length, 2);
+    for (const l of compressed) {
+      assert.equal(l.svd, 'randomized', l.name);
+      assert.ok(l.rel_error >= l.optimal_rel_error! - 1e-12 && l.rel_error <= l.optimal_rel_error! * 1.05 + 1e-12, `${l.name}: ${l.rel_error} vs ${l.optimal_rel_error}`);
+    }
+    for (const l of strict.layers.filter((x) => x.compressed)) {
+      assert.equal(l.svd, 'exact', `${l.name}: no randomized result is exactly optimal, so the exact SVD is used`);
+    }
+    assertEckartYoung(strict);
+  });
+});
+
 describe('compress --emit lora', () => {
   it('PEFT adapter (PiSSA split): residual base + lora_B·lora_A = W; conv adapters in PEFT shapes', async () => {
     const out = path.join(freshDir(), 'adapter');
@@ -344,20 +363,22 @@ describe('compress: outputs are never partial and never over an input', () => {
       [SILERO, path.join(dir, 's.onnx'), 'onnx', undefined],
     ] as const) {
       const signal = { aborted: false };
-      let spectra = 0;
+      let kind = '';
       await assert.rejects(
         compressCheckpoint(input, out, {
           criterion: { type: 'energy', fraction: 0.9 },
           emit,
           shardBytes,
           signal,
-          onProgress: (phase) => {
-            if (phase === 'spectra' && ++spectra === 2) setImmediate(() => (signal.aborted = true));
+          // once the spectra are done: the abort lands while the outputs are being written
+          onProgress: (phase, done, total) => {
+            if (phase === 'spectra' && done === total) setImmediate(() => (signal.aborted = true));
           },
           check: false,
         }),
-        /cancel/,
+        (e: Error) => ((kind = e.name), /cancel/.test(e.message)),
       );
+      assert.equal(kind, 'CancelledWriteError', `${emit}: cancelled while writing`);
       assert.deepEqual(fs.readdirSync(dir), [], `${emit}: nothing left`);
     }
   });

@@ -9,9 +9,9 @@ import { formatTable } from '../format-table';
 
 export const COMPRESS_USAGE = `weight-spectra compress <path> --out <path> (--rank-reduction PCT | --energy F | --welore-tau T)
       [--min-ratio R] [--emit factorized|dense|lora|onnx] [--filter REGEX] [--shard-size BYTES] [--max-side N]
-      [--inputs x.npz] [--input-shape NAME=D,D,...] [--seed N] [--no-check] [--json] [--force]`;
+      [--svd exact|randomized|auto] [--svd-tolerance F] [--inputs x.npz] [--input-shape NAME=D,D,...] [--seed N] [--no-check] [--json] [--force]`;
 
-const VALUED = new Set(['out', 'rank-reduction', 'energy', 'welore-tau', 'min-ratio', 'emit', 'filter', 'shard-size', 'max-side', 'inputs', 'input-shape', 'seed']);
+const VALUED = new Set(['out', 'rank-reduction', 'energy', 'welore-tau', 'min-ratio', 'emit', 'filter', 'shard-size', 'max-side', 'inputs', 'input-shape', 'seed', 'svd', 'svd-tolerance']);
 const FLAGS = new Set(['json', 'force', 'no-check']);
 const EMITS: readonly EmitMode[] = ['factorized', 'dense', 'lora', 'onnx'];
 
@@ -86,7 +86,11 @@ export function parseCompressOptions(flags: Map<string, string | true>): Compres
   if (maxSide !== undefined && !(Number.isInteger(maxSide) && maxSide > 0)) throw new UsageError('--max-side is a positive whole number');
   const seed = number(flags, 'seed');
   if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError('--seed is a whole number');
-  const onnxOnly = ['inputs', 'input-shape', 'seed', 'no-check'].filter((k) => flags.has(k));
+  const svdMethod = flags.get('svd') ?? 'exact';
+  if (svdMethod !== 'exact' && svdMethod !== 'randomized' && svdMethod !== 'auto') throw new UsageError('--svd must be exact, randomized or auto');
+  const tolerance = number(flags, 'svd-tolerance');
+  if (tolerance !== undefined && !(tolerance >= 0)) throw new UsageError('--svd-tolerance is a non-negative fraction');
+  const onnxOnly = ['inputs', 'input-shape', 'no-check'].filter((k) => flags.has(k));
   if (onnxOnly.length && emit !== 'onnx') throw new UsageError(`--${onnxOnly[0]} works with --emit onnx`);
   const inputs = flags.get('inputs');
   if (inputs === true) throw new UsageError('--inputs needs an .npz file');
@@ -100,6 +104,7 @@ export function parseCompressOptions(flags: Map<string, string | true>): Compres
     force: flags.has('force'),
     shardBytes: typeof shard === 'string' ? parseByteSize(shard) : undefined,
     maxSide,
+    svd: { method: svdMethod, tolerance, seed },
     onnxInputs: inputs,
     inputShapes: parseShapes(flags.get('input-shape')),
     seed,

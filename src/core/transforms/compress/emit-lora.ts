@@ -4,7 +4,7 @@ import type { Checkpoint } from '../../checkpoint/types';
 import type { GramBackend } from '../../linalg/spectrum';
 import { SafetensorsFileWriter, type TensorSpec } from '../../writers/safetensors-writer';
 import { CancelledWriteError, OutputError, type OutputPolicy, StagedOutputs } from '../../writers/staged-outputs';
-import { type CompressLayerResult, compressedRow, factorizeLayer, type LayerWork, outputDtype, unchangedRow } from './layers';
+import { type CompressLayerResult, compressedRow, factorizeLayer, type LayerWork, outputDtype, type SvdChoice, unchangedRow } from './layers';
 import { reconstruct } from './truncated-svd';
 
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -22,6 +22,7 @@ export function loraModuleName(tensor: string): string {
 export interface LoraEmitOptions extends OutputPolicy {
   manifest: (layers: readonly CompressLayerResult[]) => Record<string, unknown>;
   gram?: GramBackend;
+  svd?: SvdChoice;
 }
 
 /** Which layers PEFT can hold: Linear [out, in] and Conv [out, in, k…] (lora_A a conv with W's kernel, lora_B a 1×1 conv). */
@@ -112,7 +113,7 @@ export async function emitLora(ck: Checkpoint, layers: readonly LayerWork[], out
           await base.write(await ck.read(l.info.name));
           continue;
         }
-        const f = await factorizeLayer(ck, l, opts.gram);
+        const f = await factorizeLayer(ck, l, opts.gram, opts.svd);
         const r = l.decision!.rank;
         rows.set(l, compressedRow(l, f, r * (l.layout!.rows + l.layout!.cols)));
         const { left, right, rows: m, cols: n } = f.factors;

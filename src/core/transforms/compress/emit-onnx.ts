@@ -4,12 +4,13 @@ import { type OnnxAttribute, type OnnxNode, type OnnxNodeView, type OnnxModelSca
 import type { OutputPolicy } from '../../writers/staged-outputs';
 import { LEFT_SUFFIX, RIGHT_SUFFIX } from './emit-safetensors';
 import { leftShape, rightShape } from './factor-layout';
-import { type CompressLayerResult, compressedRow, factorizeLayer, type Factorized, type LayerWork, outputDtype, unchangedRow } from './layers';
+import { type CompressLayerResult, compressedRow, factorizeLayer, type Factorized, type LayerWork, outputDtype, type SvdChoice, unchangedRow } from './layers';
 import { reconstruct } from './truncated-svd';
 
 export interface OnnxEmitOptions extends OutputPolicy {
   manifest: (layers: readonly CompressLayerResult[]) => Record<string, unknown>;
   gram?: GramBackend;
+  svd?: SvdChoice;
   /** Ŵ in place of every compressed weight (no node is split). */
   denseOnly?: boolean;
 }
@@ -124,7 +125,7 @@ export async function emitOnnx(ck: Checkpoint, layers: readonly LayerWork[], out
   const rows = new Map<string, CompressLayerResult>();
   const factorsOf = async (w: string): Promise<Factorized> => {
     const l = byName.get(w)!;
-    const f = await factorizeLayer(ck, l, opts.gram);
+    const f = await factorizeLayer(ck, l, opts.gram, opts.svd);
     const split = placements.get(w)!.placement === 'split';
     rows.set(w, compressedRow(l, f, split ? l.decision!.rank * (l.layout!.rows + l.layout!.cols) : l.info.numel));
     return f;

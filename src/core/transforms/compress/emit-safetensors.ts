@@ -4,7 +4,7 @@ import type { GramBackend } from '../../linalg/spectrum';
 import { type TensorSpec, writeSafetensorsModel } from '../../writers/safetensors-writer';
 import type { OutputPolicy } from '../../writers/staged-outputs';
 import { leftShape, rightShape } from './factor-layout';
-import { type CompressLayerResult, compressedRow, factorizeLayer, type Factorized, type LayerWork, outputDtype, unchangedRow } from './layers';
+import { type CompressLayerResult, compressedRow, factorizeLayer, type Factorized, type LayerWork, outputDtype, type SvdChoice, unchangedRow } from './layers';
 import { reconstruct } from './truncated-svd';
 
 /** Suffixes of the two factors of a factorized tensor `<name>`: W ≈ `<name>.U` · `<name>.V` (see factor-layout.ts). */
@@ -17,6 +17,7 @@ export interface SafetensorsEmitOptions extends OutputPolicy {
   /** Manifest (how the file was made, ranks): __metadata__["weight_spectra.compress"] and a sidecar JSON file. */
   manifest: (layers: readonly CompressLayerResult[]) => Record<string, unknown>;
   gram?: GramBackend;
+  svd?: SvdChoice;
 }
 
 /** Where the sidecar manifest goes: `<file>.compress.json` beside a single file, `compress.json` in a sharded folder. */
@@ -53,7 +54,7 @@ export async function emitSafetensors(ck: Checkpoint, layers: readonly LayerWork
       return ck.read(l.info.name);
     }
     if (current?.layer !== l) {
-      current = { layer: l, f: await factorizeLayer(ck, l, opts.gram) };
+      current = { layer: l, f: await factorizeLayer(ck, l, opts.gram, opts.svd) };
       const r = l.decision.rank;
       rows.set(l, compressedRow(l, current.f, opts.mode === 'factorized' ? r * (l.layout!.rows + l.layout!.cols) : l.info.numel));
     }

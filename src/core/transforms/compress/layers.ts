@@ -3,6 +3,7 @@ import { matrixSpectrum, type GramBackend } from '../../linalg/spectrum';
 import type { WritableDtype } from '../../writers/encode';
 import { type FactorLayout, factorLayout } from './factor-layout';
 import { decideRanks, type RankCriterion, type RankDecision } from './ranks';
+import { randomizedSvd } from './randomized-svd';
 import { type LowRankFactors, optimalRelativeError, reconstruct, relativeFrobeniusError, truncatedSvd } from './truncated-svd';
 
 /** One tensor of the input and what compression does with it. */
@@ -31,7 +32,17 @@ export interface CompressLayerResult {
   rel_error: number;
   /** Eckart–Young's minimum √(Σ dropped σ² / Σ σ²) at this rank: equal to rel_error for an exact truncated SVD. */
   optimal_rel_error?: number;
+  /** Which factorisation produced the factors (randomized only when its error passed the check). */
+  svd?: 'exact' | 'randomized';
   reason?: string;
+}
+
+/** exact: tred2/tql2 on the Gram; randomized: HMT range finder, accepted when its error ≤ optimum·(1 + tolerance). */
+export interface SvdChoice {
+  method: 'exact' | 'randomized' | 'auto';
+  /** Accepted excess of the randomized error over Eckart–Young's, relative (default 0.01). */
+  tolerance?: number;
+  seed?: number;
 }
 
 export interface PlanOptions {
@@ -87,15 +98,37 @@ export interface Factorized {
   w: Float64Array;
   relError: number;
   optimal: number;
+  svd: 'exact' | 'randomized';
 }
 
-/** Reads W and computes its rank-r factors and their error. */
-export async function factorizeLayer(ck: Checkpoint, l: LayerWork, gram?: GramBackend): Promise<Factorized> {
+/** auto: the randomized path where it is much cheaper (a large matrix, r + oversampling ≤ min(m, n)/4). */
+function wantsRandomized(choice: SvdChoice | undefined, rows: number, cols: number, r: number): boolean {
+  if (!choice || choice.method === 'exact') return false;
+  if (choice.method === 'randomized') return true;
+  const n = Math.min(rows, cols);
+  return n > 1024 && r + 10 <= n / 4;
+}
+
+/**
+ * Reads W and computes its rank-r factors and their error. A randomized result is checked against the exact
+ * optimum √(Σ dropped σ²/Σ σ²) from the spectrum; more power iterations (2, 4, 6), then the exact SVD, when it misses.
+ */
+export async function factorizeLayer(ck: Checkpoint, l: LayerWork, gram?: GramBackend, choice?: SvdChoice): Promise<Factorized> {
   const w = (await ck.read(l.info.name, 'float64')) as Float64Array;
   const layout = l.layout!;
-  const factors = await truncatedSvd({ rows: layout.rows, cols: layout.cols, data: w }, l.decision!.rank, gram);
-  const relError = relativeFrobeniusError(w, reconstruct(factors));
-  return { factors, w, relError, optimal: optimalRelativeError(l.evals!, l.decision!.rank) };
+  const r = l.decision!.rank;
+  const m = { rows: layout.rows, cols: layout.cols, data: w };
+  const optimal = optimalRelativeError(l.evals!, r);
+  if (wantsRandomized(choice, layout.rows, layout.cols, r)) {
+    const tolerance = choice?.tolerance ?? 0.01;
+    for (const q of [2, 4, 6]) {
+      const factors = randomizedSvd(m, r, { powerIterations: q, seed: choice?.seed });
+      const relError = relativeFrobeniusError(w, reconstruct(factors));
+      if (relError <= optimal * (1 + tolerance) + 1e-12) return { factors, w, relError, optimal, svd: 'randomized' };
+    }
+  }
+  const factors = await truncatedSvd(m, r, gram);
+  return { factors, w, relError: relativeFrobeniusError(w, reconstruct(factors)), optimal, svd: 'exact' };
 }
 
 /** The stored dtype of an output tensor: the input's when we can write it, float32 for other floats (quantized, fp8). */
@@ -150,5 +183,6 @@ export function compressedRow(l: LayerWork, f: Factorized, paramsAfter: number):
     params_after: paramsAfter,
     rel_error: f.relError,
     optimal_rel_error: f.optimal,
+    svd: f.svd,
   };
 }

@@ -6,7 +6,7 @@ import { OutputError } from '../../writers/staged-outputs';
 import { emitLora } from './emit-lora';
 import { emitOnnx } from './emit-onnx';
 import { emitSafetensors } from './emit-safetensors';
-import { type CompressLayerResult, CompressCancelledError, planCompression } from './layers';
+import { type CompressLayerResult, CompressCancelledError, planCompression, type SvdChoice } from './layers';
 import { compareOnnxOutputs, type OnnxCheck, OnnxCheckError, sampleInputs } from './onnx-check';
 import type { RankCriterion } from './ranks';
 
@@ -21,6 +21,8 @@ export interface CompressOptions {
   force?: boolean;
   /** factorized/dense: > 0 writes a sharded Hugging Face folder. */
   shardBytes?: number;
+  /** How factors are computed (default exact; auto = randomized for large low ranks, checked). */
+  svd?: SvdChoice;
   /** Largest min(m, n) factorised (default 4096). */
   maxSide?: number;
   /** onnx: inputs for the output check (.npz), else random inputs of these shapes. */
@@ -114,7 +116,7 @@ export async function compressCheckpoint(input: string, out: string, opts: Compr
       key_scheme: KEY_SCHEMES[opts.emit],
       layers: rows.map((r) => ({ name: r.name, shape: r.shape, rank: r.rank, full_rank: r.full_rank, compressed: r.compressed, rel_error: r.rel_error })),
     });
-    const policy = { force: opts.force, signal: opts.signal };
+    const policy = { force: opts.force, signal: opts.signal, svd: opts.svd };
     let written: { files: string[]; rows: CompressLayerResult[] };
     let placements: CompressReport['onnx_placements'];
     if (opts.emit === 'lora') written = await emitLora(ck, layers, out, { ...policy, manifest, gram });
