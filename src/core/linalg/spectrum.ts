@@ -4,7 +4,17 @@ import { gramSmallSide } from './gram';
 import { symmetricEigenvalues } from './symmetric-eigen';
 
 /** Computes the float64 Gram matrix on the small side (TypeScript loops, or onnxruntime MatMul). */
-export type GramBackend = (m: Matrix) => Promise<{ gram: Float64Array; n: number }>;
+export interface GramBackend {
+  (m: Matrix): Promise<{ gram: Float64Array; n: number }>;
+  /**
+   * A faster eigen-solver for the Gram matrices of this backend (onnxruntime: the GEMM-based two-stage reduction),
+   * same float64 accuracy; absent → the TypeScript one-stage solver.
+   */
+  eigenvalues?: (a: Float64Array, n: number) => Promise<Float64Array>;
+}
+
+/** Below this order the one-stage TypeScript reduction is faster than the GEMM-based two-stage one. */
+export const TWO_STAGE_MIN_ORDER = 192;
 
 export const typescriptGram: GramBackend = async (m) => gramSmallSide(m);
 
@@ -24,15 +34,17 @@ export const GRAM_RELIABLE_RATIO = 1e-10;
 /** Squared singular values of one matrix, times `scale²` (WeightWatcher scales Conv2D slices by √½). */
 export async function matrixSpectrum(m: Matrix, opts: { scale?: number; gram?: GramBackend } = {}): Promise<Spectrum> {
   const scaled = applyScale(m, opts.scale ?? 1);
-  const { gram, n } = await (opts.gram ?? typescriptGram)(scaled.m);
-  return spectrumFromGram(scaled.m, gram, n, scaled.s2);
+  const backend = opts.gram ?? typescriptGram;
+  const { gram, n } = await backend(scaled.m);
+  const ev = backend.eigenvalues && n >= TWO_STAGE_MIN_ORDER ? await backend.eigenvalues(gram, n) : symmetricEigenvalues(gram, n);
+  return spectrumFromEigenvalues(scaled.m, ev, n, scaled.s2);
 }
 
 /** The same on the calling thread with the TypeScript Gram (small matrices: FARMS conv blocks, tests). */
 export function matrixSpectrumSync(m: Matrix, opts: { scale?: number } = {}): Spectrum {
   const scaled = applyScale(m, opts.scale ?? 1);
   const { gram, n } = gramSmallSide(scaled.m);
-  return spectrumFromGram(scaled.m, gram, n, scaled.s2);
+  return spectrumFromEigenvalues(scaled.m, symmetricEigenvalues(gram, n), n, scaled.s2);
 }
 
 /**
@@ -48,8 +60,7 @@ function applyScale(m: Matrix, scale: number): { m: Matrix; s2: number } {
   return { m: { rows: m.rows, cols: m.cols, data: scaled }, s2: 1 };
 }
 
-function spectrumFromGram(m: Matrix, gram: Float64Array, n: number, s2: number): Spectrum {
-  const ev = symmetricEigenvalues(gram, n);
+function spectrumFromEigenvalues(m: Matrix, ev: Float64Array, n: number, s2: number): Spectrum {
   const top = ev[n - 1];
   if (n > 0 && top > 0 && ev[0] >= top * GRAM_RELIABLE_RATIO) {
     if (s2 !== 1) for (let i = 0; i < n; i++) ev[i] *= s2;

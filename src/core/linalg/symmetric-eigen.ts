@@ -100,7 +100,7 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
       if (++iter > 60) throw new Error(`tridiagonal QL did not converge at index ${l}`);
       // Wilkinson shift from the leading 2×2 block.
       let g = (d[l + 1] - d[l]) / (2 * e[l]);
-      let r = Math.hypot(g, 1);
+      let r = hypot(g, 1);
       g = d[m] - d[l] + e[l] / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
       let s = 1;
       let c = 1;
@@ -109,7 +109,7 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
       for (; i >= l; i--) {
         let f = s * e[i];
         const b = c * e[i];
-        r = Math.hypot(f, g);
+        r = hypot(f, g);
         e[i + 1] = r;
         if (r === 0) {
           // Underflow: deflate and restart this eigenvalue.
@@ -133,4 +133,10 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
     }
   }
   return d.sort();
+}
+
+/** √(x² + y²) without Math.hypot's cost on the hot path; falls back to it where squaring would over/underflow. */
+function hypot(x: number, y: number): number {
+  const s = x * x + y * y;
+  return s < 1e300 && s > 1e-300 ? Math.sqrt(s) : Math.hypot(x, y);
 }

@@ -1,10 +1,11 @@
 /**
  * A tiny ONNX ModelProto encoder for the small compute graphs we run in onnxruntime (protobuf wire format;
  * field numbers from onnx/onnx.proto). Only what our kernels need: one graph, typed inputs/outputs with
- * symbolic or fixed dims, nodes with int attributes.
+ * symbolic or fixed dims, nodes with int and float attributes.
  */
 
 export const ONNX_FLOAT = 1;
+export const ONNX_INT64 = 7;
 export const ONNX_DOUBLE = 11;
 
 export interface GraphValue {
@@ -19,12 +20,14 @@ export interface GraphNode {
   inputs: string[];
   outputs: string[];
   intAttributes?: Record<string, number>;
+  floatAttributes?: Record<string, number>;
 }
 
 class Writer {
   private parts: number[] = [];
   varint(v: number): this {
-    let x = BigInt(v);
+    // Negative int64 values are sent as their 64-bit two's complement (10 bytes).
+    let x = BigInt.asUintN(64, BigInt(v));
     do {
       let b = Number(x & 0x7fn);
       x >>= 7n;
@@ -38,6 +41,12 @@ class Writer {
   }
   int(field: number, v: number): this {
     return this.tag(field, 0).varint(v);
+  }
+  float(field: number, v: number): this {
+    this.tag(field, 5);
+    const b = new Uint8Array(new Float32Array([v]).buffer);
+    for (const x of b) this.parts.push(x);
+    return this;
   }
   bytes(field: number, b: Uint8Array): this {
     this.tag(field, 2).varint(b.length);
@@ -83,6 +92,9 @@ export function encodeModel(graph: { name: string; nodes: GraphNode[]; inputs: G
         nw.string(4, n.opType);
         for (const [name, value] of Object.entries(n.intAttributes ?? {})) {
           nw.message(5, (a) => a.string(1, name).int(3, value).int(20, 2)); // AttributeProto{name, i, type=INT}
+        }
+        for (const [name, value] of Object.entries(n.floatAttributes ?? {})) {
+          nw.message(5, (a) => a.string(1, name).float(2, value).int(20, 1)); // AttributeProto{name, f, type=FLOAT}
         }
       }),
     );

@@ -1,0 +1,95 @@
+import type * as Ort from 'onnxruntime-node';
+import type { BandReductionKernels } from '../two-stage-eigen';
+import { encodeModel, ONNX_DOUBLE, ONNX_INT64, type GraphNode } from './onnx-model-writer';
+import { f64, i64, ort } from './runtime';
+
+const D = (name: string, dims: string[]) => ({ name, elemType: ONNX_DOUBLE, dims });
+const I = (name: string) => ({ name, elemType: ONNX_INT64, dims: [1] });
+
+/** The panel step of two-stage-eigen.ts as one graph (all products in float64 GEMMs). */
+function stepModel(withHistory: boolean): Uint8Array {
+  const nodes: GraphNode[] = [{ opType: 'MatMul', inputs: ['A', 'Vp'], outputs: ['AV'] }];
+  if (withHistory) {
+    nodes.push(
+      { opType: 'Gemm', inputs: ['S', 'V'], outputs: ['StV'], intAttributes: { transA: 1 } },
+      { opType: 'Gemm', inputs: ['U', 'V'], outputs: ['UtV'], intAttributes: { transA: 1 } },
+      { opType: 'Gemm', inputs: ['U', 'StV', 'AV'], outputs: ['X1'], floatAttributes: { alpha: -1, beta: 1 } },
+      { opType: 'Gemm', inputs: ['S', 'UtV', 'X1'], outputs: ['X2'], floatAttributes: { alpha: -1, beta: 1 } },
+      { opType: 'MatMul', inputs: ['X2', 'T'], outputs: ['X'] },
+    );
+  } else {
+    nodes.push({ opType: 'MatMul', inputs: ['AV', 'T'], outputs: ['X'] });
+  }
+  nodes.push(
+    { opType: 'Gemm', inputs: ['V', 'X'], outputs: ['VtX'], intAttributes: { transA: 1 } },
+    { opType: 'Gemm', inputs: ['T', 'VtX'], outputs: ['Z'], intAttributes: { transA: 1 }, floatAttributes: { alpha: 0.5 } },
+    { opType: 'Gemm', inputs: ['V', 'Z', 'X'], outputs: ['Y'], floatAttributes: { alpha: -1, beta: 1 } },
+  );
+  const [up, sp] = withHistory ? ['Up', 'Sp'] : ['V', 'Y'];
+  if (withHistory) {
+    nodes.push(
+      { opType: 'Concat', inputs: ['U', 'V'], outputs: ['Up'], intAttributes: { axis: 1 } },
+      { opType: 'Concat', inputs: ['S', 'Y'], outputs: ['Sp'], intAttributes: { axis: 1 } },
+    );
+  }
+  nodes.push(
+    { opType: 'Slice', inputs: [up, 'zero', 'bb', 'zero'], outputs: ['Uh'] },
+    { opType: 'Slice', inputs: [sp, 'zero', 'bb', 'zero'], outputs: ['Sh'] },
+    { opType: 'Gemm', inputs: [up, 'Sh', 'Blk'], outputs: ['P1'], intAttributes: { transB: 1 }, floatAttributes: { alpha: -1, beta: 1 } },
+    { opType: 'Gemm', inputs: [sp, 'Uh', 'P1'], outputs: ['Next'], intAttributes: { transB: 1 }, floatAttributes: { alpha: -1, beta: 1 } },
+  );
+  const inputs = [D('A', ['m', 'c']), D('Vp', ['c', 'k']), D('V', ['m', 'k']), D('T', ['k', 'k']), D('Blk', ['m', 'bb']), I('zero'), I('bb')];
+  if (withHistory) inputs.push(D('U', ['m', 'j']), D('S', ['m', 'j']));
+  return encodeModel({ name: withHistory ? 'band_step' : 'band_step_first', nodes, inputs, outputs: [D('Y', ['m', 'k']), D('Next', ['m', 'bb'])] });
+}
+
+/** out = A[:, q:] − US · SUᵀ: the delayed trailing update, one GEMM of inner dimension 2J. */
+function refreshModel(): Uint8Array {
+  return encodeModel({
+    name: 'band_refresh',
+    nodes: [
+      { opType: 'Slice', inputs: ['A', 'q', 'c', 'one'], outputs: ['As'] },
+      { opType: 'Gemm', inputs: ['US', 'SU', 'As'], outputs: ['Out'], intAttributes: { transB: 1 }, floatAttributes: { alpha: -1, beta: 1 } },
+    ],
+    inputs: [D('A', ['c2', 'c']), D('US', ['c2', 'j2']), D('SU', ['c2', 'j2']), I('q'), I('c'), I('one')],
+    outputs: [D('Out', ['c2', 'c2'])],
+  });
+}
+
+export interface OrtBandKernels extends BandReductionKernels {
+  release(): Promise<void>;
+}
+
+/** The dense → band kernels on onnxruntime sessions (one per graph) for the given execution providers. */
+export async function createOrtBandKernels(options: Ort.InferenceSession.SessionOptions): Promise<OrtBandKernels> {
+  const create = (model: Uint8Array) => ort().InferenceSession.create(model, options);
+  const [first, step, refresh] = await Promise.all([create(stepModel(false)), create(stepModel(true)), create(refreshModel())]);
+  return {
+    async step({ a, m, c, vp, k, t, u, s, j, blk, bb }) {
+      const feeds: Record<string, Ort.Tensor> = {
+        A: f64(a, [m, c]),
+        Vp: f64(vp, [c, k]),
+        V: f64(vp.subarray((c - m) * k), [m, k]),
+        T: f64(t, [k, k]),
+        Blk: f64(blk, [m, bb]),
+        zero: i64([0]),
+        bb: i64([bb]),
+      };
+      if (j > 0) {
+        feeds.U = f64(u, [m, j]);
+        feeds.S = f64(s, [m, j]);
+      }
+      const out = await (j > 0 ? step : first).run(feeds);
+      return { y: out.Y.data as Float64Array, next: out.Next.data as Float64Array };
+    },
+    async refresh({ a, c2, c, q, us, su, j, out }) {
+      await refresh.run(
+        { A: f64(a, [c2, c]), US: f64(us, [c2, 2 * j]), SU: f64(su, [c2, 2 * j]), q: i64([q]), c: i64([c]), one: i64([1]) },
+        { Out: f64(out, [c2, c2]) },
+      );
+    },
+    async release() {
+      await Promise.all([first.release(), step.release(), refresh.release()]);
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import { bandIndex, bandToTridiagonal, lowerBand, type LowerBand } from './band-to-tridiagonal';
+import { panelQr } from './panel-qr';
+import { tridiagonalEigenvalues } from './symmetric-eigen';
+
+/**
+ * The matrix products of the dense → band reduction, run by a GEMM engine (onnxruntime). All arrays row-major float64.
+ * Notation of one panel step (A₀ = the trailing matrix at the last refresh, c×c; the panel's reflectors act on rows
+ * s..c−1, m = c − s; U, S = the V and Y blocks of the J earlier panels since the refresh, rows s..c−1):
+ *   X = (A₀[s:, s:] V − U (Sᵀ V) − S (Uᵀ V)) T,   Y = X − ½ V Tᵀ (Vᵀ X)
+ *   next = blk − [U V] [S Y][0:bb]ᵀ − [S Y] [U V][0:bb]ᵀ        (blk = A₀[s:, s:s+bb]: the next panel's strip)
+ */
+export interface BandReductionKernels {
+  step(args: {
+    /** Rows s..c−1 of A₀, all c columns (a view; columns < s meet the zero rows of vp). */
+    a: Float64Array;
+    m: number;
+    c: number;
+    /** V padded with zeros to c rows (c×k); V itself is its last m rows. */
+    vp: Float64Array;
+    k: number;
+    t: Float64Array;
+    u: Float64Array;
+    s: Float64Array;
+    j: number;
+    blk: Float64Array;
+    bb: number;
+  }): Promise<{ y: Float64Array; next: Float64Array }>;
+  /** out (c2×c2) = A₀[q:, q:] − [U S][U S]ᵀ-style rank-2J update: out = a[:, q:] − us suᵀ, a = rows q.. of A₀ (c2×c). */
+  refresh(args: { a: Float64Array; c2: number; c: number; q: number; us: Float64Array; su: Float64Array; j: number; out: Float64Array }): Promise<void>;
+}
+
+export interface TwoStageOptions {
+  /** Band width of the first stage (its panel width). */
+  bandwidth?: number;
+  /** Panels whose trailing updates are accumulated before the trailing matrix is rewritten. */
+  panelsPerRefresh?: number;
+}
+
+interface Panel {
+  /** First row (in A₀ coordinates) of the reflectors. */
+  s: number;
+  k: number;
+  /** m×k each, rows s..c−1. */
+  v: Float64Array;
+  y: Float64Array;
+}
+
+/**
+ * Eigenvalues of a symmetric n×n matrix (row-major, both triangles; overwritten) by the two-stage reduction:
+ * dense → band with blocked Householder QR panels whose two-sided updates are GEMMs (LAPACK dsytrd_sy2sb, with the
+ * trailing updates delayed over several panels as in dlatrd), band → tridiagonal by bulge chasing (dsytrd_sb2st),
+ * then implicit QL. Backward stable like the one-stage dsytrd: the same float64 accuracy, ascending order.
+ */
+export async function symmetricEigenvaluesTwoStage(a: Float64Array, n: number, kernels: BandReductionKernels, opts: TwoStageOptions = {}): Promise<Float64Array> {
+  const band = await reduceToBand(a, n, kernels, opts);
+  const { d, e } = bandToTridiagonal(band);
+  return tridiagonalEigenvalues(d, e);
+}
+
+export async function reduceToBand(a: Float64Array, n: number, kernels: BandReductionKernels, opts: TwoStageOptions = {}): Promise<LowerBand> {
+  const b = Math.max(2, Math.min(opts.bandwidth ?? 32, n));
+  const perRefresh = opts.panelsPerRefresh ?? 8;
+  const band = lowerBand(n, b);
+  let a0: Float64Array = a;
+  let c = n;
+  let q = 0; // global index of A₀'s first row
+  let spare: Float64Array | undefined;
+  let p = 0; // the current panel's first column, in A₀ coordinates
+  let panels: Panel[] = [];
+  let bw = Math.min(b, c);
+  let strip: Float64Array = new Float64Array(c * bw); // A_current[p:, p:p+bw]
+  for (let i = 0; i < c; i++) for (let j = 0; j < bw; j++) strip[i * bw + j] = a0[i * c + j];
+  const T = new Float64Array(b * b);
+  // Reused work space (fresh memory is expensive: page faults), sized for the first, largest panel.
+  const qrWork = new Float64Array(n * b + b + b * b);
+  const vpBuf = new Float64Array(n * b);
+  const histBuf = new Float64Array(4 * n * perRefresh * b);
+  const blkBuf = new Float64Array(n * b);
+  for (;;) {
+    const rows = c - p;
+    bw = Math.min(b, rows);
+    for (let i = 0; i < bw; i++) for (let j = 0; j <= i; j++) band.data[bandIndex(band, q + p + i, q + p + j)] = strip[i * bw + j];
+    const m = rows - bw;
+    if (m <= 0) break;
+    const s = p + bw;
+    const panel = strip.subarray(bw * bw, rows * bw);
+    const v = new Float64Array(m * Math.min(m, bw));
+    const k = panelQr(panel, m, bw, v, T, qrWork);
+    for (let i = 0; i < k; i++) for (let j = i; j < bw; j++) band.data[bandIndex(band, q + s + i, q + p + j)] = panel[i * bw + j];
+    const vp = vpBuf.subarray(0, c * k);
+    vp.fill(0, 0, s * k);
+    vp.set(v, s * k);
+    const J = panels.reduce((t, x) => t + x.k, 0);
+    const us = packRows(panels, 'v', s, c, J, histBuf.subarray(0, (c - s) * J));
+    const ss = packRows(panels, 'y', s, c, J, histBuf.subarray((c - s) * J, 2 * (c - s) * J));
+    const bb = Math.min(b, m);
+    const blk = blkBuf.subarray(0, m * bb);
+    for (let i = 0; i < m; i++) {
+      const row = (s + i) * c + s;
+      for (let j = 0; j < bb; j++) blk[i * bb + j] = a0[row + j];
+    }
+    const { y, next } = await kernels.step({ a: a0.subarray(s * c, c * c), m, c, vp, k, t: T.subarray(0, k * k), u: us, s: ss, j: J, blk, bb });
+    panels.push({ s, k, v, y });
+    strip = next;
+    p = s;
+    if (panels.length >= perRefresh && c - p > b) {
+      // Rewrite the trailing matrix with every delayed update: A₀ ← (A₀ − U Sᵀ − S Uᵀ)[p:, p:].
+      const c2 = c - p;
+      const J2 = J + k;
+      const us = histBuf.subarray(0, c2 * 2 * J2);
+      const su = histBuf.subarray(c2 * 2 * J2, c2 * 4 * J2);
+      packRows(panels, 'v', p, c, J2, us, 2 * J2, 0);
+      packRows(panels, 'y', p, c, J2, us, 2 * J2, J2);
+      packRows(panels, 'y', p, c, J2, su, 2 * J2, 0);
+      packRows(panels, 'v', p, c, J2, su, 2 * J2, J2);
+      spare ??= new Float64Array(c2 * c2);
+      const out = spare.subarray(0, c2 * c2);
+      await kernels.refresh({ a: a0.subarray(p * c, c * c), c2, c, q: p, us, su, j: J2, out });
+      spare = a0;
+      a0 = out;
+      q += p;
+      c = c2;
+      p = 0;
+      panels = [];
+    }
+  }
+  return band;
+}
+
+/** Rows from..c−1 of the panels' V (or Y) blocks side by side into out (row stride `stride`, starting at column `col0`). */
+function packRows(panels: Panel[], which: 'v' | 'y', from: number, c: number, J: number, out: Float64Array, stride = J, col0 = 0): Float64Array {
+  const m = c - from;
+  let col = col0;
+  for (const p of panels) {
+    const src = p[which];
+    const skip = from - p.s;
+    const k = p.k;
+    for (let i = 0; i < m; i++) {
+      const o = i * stride + col;
+      const r = (skip + i) * k;
+      for (let t = 0; t < k; t++) out[o + t] = src[r + t];
+    }
+    col += k;
+  }
+  return out;
+}
