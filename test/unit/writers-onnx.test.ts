@@ -197,6 +197,8 @@ describe('writeOnnxModel', () => {
         (e: Error) => e instanceof CancelledWriteError,
       );
       await assert.rejects(writeOnnxModel(SILERO, path.join(dir, 'bad.onnx'), { replaceTensor: (t) => (t.dtype === 'float32' ? { dims: [1], data: new Float32Array(2) } : undefined) }), /2 values/);
+      await assert.rejects(writeOnnxModel(path.join(FIXTURES, 'hostile/onnx_nested_10000.onnx'), path.join(dir, 'deep.onnx'), {}), (e: Error) => e.name === 'CheckpointError' && /nested/.test(e.message));
+      await assert.rejects(writeOnnxModel(path.join(FIXTURES, 'hostile/st_truncated.safetensors'), path.join(dir, 'st.onnx'), {}), (e: Error) => e.name === 'CheckpointError');
       assert.deepEqual(fs.readdirSync(dir).sort(), ['m', 'taken.onnx']);
       assert.deepEqual(fs.readdirSync(copyDir).sort(), ['model.onnx', 'model.onnx.data']);
       assert.ok(fs.readFileSync(path.join(copyDir, 'model.onnx.data')).equals(before));

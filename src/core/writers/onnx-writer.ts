@@ -183,7 +183,7 @@ class OnnxRewriter {
       throw new CheckpointError('not_found', input, 'onnx', `cannot read the model (${(e as NodeJS.ErrnoException).code ?? e})`);
     }
     const external = new ExternalFiles(path.dirname(path.resolve(input)), errorFactory(input, 'onnx'));
-    const ext = externalInitializers(buf, (problem) => new CheckpointError('corrupt', input, 'onnx', problem));
+    const ext = externalInitializers(buf, input, (problem) => new CheckpointError('corrupt', input, 'onnx', problem));
     await external.openAll(ext);
     return new OnnxRewriter(input, target, buf, external, ext.length > 0, edits, opts);
   }
@@ -644,8 +644,9 @@ class OnnxRewriter {
 }
 
 /** Initializers (main graph and subgraphs) whose data the input keeps in external files. */
-function externalInitializers(buf: Buffer, fail: (problem: string) => Error): { name: string; external?: Map<string, string> }[] {
+function externalInitializers(buf: Buffer, file: string, fail: (problem: string) => Error): { name: string; external?: Map<string, string> }[] {
   const found: { name: string; external?: Map<string, string> }[] = [];
+  let graphDepth = 0;
   const scan = (start: number, end: number, level: number): void => {
     // ModelProto(0) → GraphProto(1) → NodeProto/TensorProto → AttributeProto → GraphProto ...
     const c = new BufferCursor(buf, start, fail);
@@ -664,7 +665,11 @@ function externalInitializers(buf: Buffer, fail: (problem: string) => Error): { 
         if (t.dataLocation === 1) found.push({ name: t.name, external: t.external });
       } else if (level === 1 && no === G.node) scan(s, e, 2);
       else if (level === 2 && no === N.attribute) scan(s, e, 3);
-      else if (level === 3 && (no === A.g || no === A.graphs)) scan(s, e, 1);
+      else if (level === 3 && (no === A.g || no === A.graphs)) {
+        if (++graphDepth > LIMITS.maxDepth) throw new CheckpointError('too_deep', file, 'onnx', `subgraphs are nested more than ${LIMITS.maxDepth} levels deep`);
+        scan(s, e, 1);
+        graphDepth--;
+      }
     }
   };
   scan(0, buf.length, 0);
