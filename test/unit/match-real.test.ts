@@ -51,7 +51,7 @@ async function plantPermutation(src: string, target: string, seed: number) {
 async function runSilero(model: string): Promise<Float32Array[]> {
   const session = await ort.InferenceSession.create(model);
   const rng = new Rng(99);
-  let state = new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]);
+  let state: Ort.Tensor = new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]);
   const outs: Float32Array[] = [];
   for (let chunk = 0; chunk < 3; chunk++) {
     const audio = Float32Array.from({ length: 512 }, (_, i) => 0.3 * Math.sin((i + chunk * 512) / 7) + 0.05 * rng.normal());
@@ -61,7 +61,7 @@ async function runSilero(model: string): Promise<Float32Array[]> {
       sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []),
     });
     outs.push(Float32Array.from(r.output.data as Float32Array), Float32Array.from(r.stateN.data as Float32Array));
-    state = r.stateN as Ort.Tensor;
+    state = r.stateN;
   }
   await session.release();
   return outs;
