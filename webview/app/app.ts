@@ -88,7 +88,10 @@ export class ReportApp {
       case ToWebview.Spectrum:
         this.requested.delete(m.name);
         this.live.addSpectrum(m.name, m.eigenvalues);
-        if (this.view?.selected === m.name) this.view.refreshSelected();
+        if (this.view?.selected === m.name) {
+          this.updateSpectrumNote(m.name);
+          this.view.refreshSelected();
+        }
         return;
       case ToWebview.Exported:
         return this.toolbar.exported(m, this.live.phase);
@@ -144,6 +147,14 @@ export class ReportApp {
       this.requested.add(name);
       this.host.post({ type: FromWebview.GetSpectrum, name });
     }
+    this.updateSpectrumNote(name);
+  }
+
+  /** What the spectrum charts say while the selected layer has no eigenvalues on the page. */
+  private updateSpectrumNote(name: string): void {
+    this.figureContext.spectrumNote = this.requested.has(name)
+      ? 'Loading this layer’s eigenvalues…'
+      : 'The extension kept no eigenvalues for this layer.<br>Analyze again to compute them.';
   }
 
   /** Coalesces the updates of one burst of messages into one page update. */

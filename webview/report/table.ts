@@ -52,7 +52,7 @@ const COLUMNS: Column[] = [
   { key: 'alpha', width: '5em', label: 'α', title: 'WeightWatcher power-law exponent (2–6 is the well-trained range)', numeric: true, value: (l) => l.alpha, cell: alphaCell },
   { key: 'D', width: '5.5em', label: 'D', title: 'Kolmogorov–Smirnov distance of the power-law fit', numeric: true, value: (l) => l.D, cell: (l) => fmt(l.D) },
   { key: 'xmin', width: '5.5em', label: 'xmin', title: 'Start of the fitted power-law tail', numeric: true, value: (l) => l.xmin, cell: (l) => fmt(l.xmin) },
-  { key: 'stable_rank', width: '7em', label: 'Stable rank', title: '‖W‖²_F / ‖W‖²₂', numeric: true, value: (l) => l.stable_rank, cell: (l) => fmt(l.stable_rank) },
+  { key: 'stable_rank', width: '7.5em', label: 'Stable rank', title: '‖W‖²_F / ‖W‖²₂', numeric: true, value: (l) => l.stable_rank, cell: (l) => fmt(l.stable_rank) },
   {
     key: 'condition_number',
     width: '7.5em',
