@@ -10,6 +10,7 @@ import { loadParameters } from '../../src/core/transforms/match/load';
 import { permuteAll } from '../../src/core/transforms/match/permute';
 import { Rng } from '../../src/core/transforms/match/rng';
 import { buildSpec, runMatchJob } from '../../src/core/transforms/match/run-match';
+import { specToJson } from '../../src/core/transforms/match/spec-file';
 import { esrganSlimX2Forward } from '../fixtures/pairs/forward';
 import { FIXTURES } from '../helpers/fixtures';
 
@@ -19,10 +20,24 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-spec-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('spec file on ESRGAN-slim x2', () => {
-  it('auto inference refuses the concatenations; the spec file permutes them consistently; matching recovers the planted permutation', async () => {
+  it('width-keyed cnn inference refuses the concatenations; auto reads the TF.js topology and finds the hand-written spec', async () => {
     const ckpt = await openCheckpoint(ESRGAN);
     try {
-      assert.throws(() => buildSpec(ckpt, { spec: 'auto' }), /concatenation; describe it in a spec file/);
+      assert.throws(() => buildSpec(ckpt, { spec: 'cnn' }), /concatenation; describe it in a spec file/);
+      const auto = buildSpec(ckpt, { spec: 'auto' });
+      assert.equal(auto.kind, 'graph (TF.js topology)');
+      const rename: Record<string, string> = { F_m1: 'shallow', F_0: 'trunk', F_1_1: 'growth1', F_2_1: 'growth2', GFF_1: 'fused', UPN1: 'up1', UPN2: 'up2', UPN3: 'up3' };
+      const renamed = JSON.parse(JSON.stringify(specToJson(auto.spec)), (k, v) => (typeof v === 'string' && v in rename ? rename[v] : v));
+      renamed.perms = Object.fromEntries(Object.entries(renamed.perms).map(([k, v]) => [rename[k], v]));
+      assert.deepEqual(renamed, JSON.parse(fs.readFileSync(SPEC, 'utf8')));
+    } finally {
+      await ckpt.close();
+    }
+  });
+
+  it('the spec file permutes the concatenations consistently (same upscaled image); matching recovers the planted permutation', async () => {
+    const ckpt = await openCheckpoint(ESRGAN);
+    try {
       const { spec } = buildSpec(ckpt, { spec: { file: SPEC } });
       const rng = new Rng(8);
       const planted = new Map([...spec.perms].map(([n, s]) => [n, rng.permutation(s)]));

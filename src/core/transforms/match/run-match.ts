@@ -7,6 +7,7 @@ import type { ProviderSetting } from '../../linalg/ort/providers';
 import { emitModel } from './emit';
 import { matchFigures, type LayerFigures } from './figures';
 import { inferSpec, type SpecKind } from './infer';
+import { inferKerasSpec, readKerasTopology } from './infer/keras-topology';
 import { isTfLayout } from './infer/layers';
 import { assertSameArchitecture, isParameter, loadParameters } from './load';
 import { createOrtCost } from './ort-cost';
@@ -79,7 +80,12 @@ export function buildSpec(a: Checkpoint, opts: Pick<MatchJobOptions, 'spec' | 'h
   if (typeof opts.spec === 'object') {
     result = { spec: parseSpecJson(fs.readFileSync(opts.spec.file, 'utf8'), opts.spec.file), kind: `file ${opts.spec.file}`, notes: [] };
   } else {
-    result = inferSpec(opts.spec, tensors, a.format, { heads: opts.heads ?? headsFromConfig(a.path) });
+    // A TF.js layers model carries its graph: exact spec from the topology when `auto` can use it.
+    const topology = opts.spec === 'auto' && a.format === 'tfjs' ? readKerasTopology(a.path) : undefined;
+    const fromGraph = topology ? inferKerasSpec(topology, tensors) : undefined;
+    result = fromGraph
+      ? { ...fromGraph, kind: 'graph (TF.js topology)' }
+      : inferSpec(opts.spec, tensors, a.format, { heads: opts.heads ?? headsFromConfig(a.path) });
   }
   const shapes = new Map(tensors.map((t) => [t.name, t.shape]));
   validateSpec(result.spec, (n) => shapes.get(n));
