@@ -23,6 +23,8 @@ export interface LoraEmitOptions extends OutputPolicy {
   manifest: (layers: readonly CompressLayerResult[]) => Record<string, unknown>;
   gram?: GramBackend;
   svd?: SvdChoice;
+  /** Called after each compressed layer's factors are computed. */
+  onFactorized?: (name: string) => void;
 }
 
 /** Which layers PEFT can hold: Linear [out, in] and Conv [out, in, k…] (lora_A a conv with W's kernel, lora_B a 1×1 conv). */
@@ -113,7 +115,7 @@ export async function emitLora(ck: Checkpoint, layers: readonly LayerWork[], out
           await base.write(await ck.read(l.info.name));
           continue;
         }
-        const f = await factorizeLayer(ck, l, opts.gram, opts.svd);
+        const f = await factorizeLayer(ck, l, opts.gram, opts.svd, opts.onFactorized);
         const r = l.decision!.rank;
         rows.set(l, compressedRow(l, f, r * (l.layout!.rows + l.layout!.cols)));
         const { left, right, rows: m, cols: n } = f.factors;

@@ -11,6 +11,8 @@ export interface OnnxEmitOptions extends OutputPolicy {
   manifest: (layers: readonly CompressLayerResult[]) => Record<string, unknown>;
   gram?: GramBackend;
   svd?: SvdChoice;
+  /** Called after each compressed layer's factors are computed. */
+  onFactorized?: (name: string) => void;
   /** Ŵ in place of every compressed weight (no node is split). */
   denseOnly?: boolean;
 }
@@ -125,7 +127,7 @@ export async function emitOnnx(ck: Checkpoint, layers: readonly LayerWork[], out
   const rows = new Map<string, CompressLayerResult>();
   const factorsOf = async (w: string): Promise<Factorized> => {
     const l = byName.get(w)!;
-    const f = await factorizeLayer(ck, l, opts.gram, opts.svd);
+    const f = await factorizeLayer(ck, l, opts.gram, opts.svd, opts.onFactorized);
     const split = placements.get(w)!.placement === 'split';
     rows.set(w, compressedRow(l, f, split ? l.decision!.rank * (l.layout!.rows + l.layout!.cols) : l.info.numel));
     return f;

@@ -18,6 +18,8 @@ export interface SafetensorsEmitOptions extends OutputPolicy {
   manifest: (layers: readonly CompressLayerResult[]) => Record<string, unknown>;
   gram?: GramBackend;
   svd?: SvdChoice;
+  /** Called after each compressed layer's factors are computed. */
+  onFactorized?: (name: string) => void;
 }
 
 /** Where the sidecar manifest goes: `<file>.compress.json` beside a single file, `compress.json` in a sharded folder. */
@@ -54,7 +56,7 @@ export async function emitSafetensors(ck: Checkpoint, layers: readonly LayerWork
       return ck.read(l.info.name);
     }
     if (current?.layer !== l) {
-      current = { layer: l, f: await factorizeLayer(ck, l, opts.gram, opts.svd) };
+      current = { layer: l, f: await factorizeLayer(ck, l, opts.gram, opts.svd, opts.onFactorized) };
       const r = l.decision.rank;
       rows.set(l, compressedRow(l, current.f, opts.mode === 'factorized' ? r * (l.layout!.rows + l.layout!.cols) : l.info.numel));
     }

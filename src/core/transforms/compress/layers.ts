@@ -113,7 +113,13 @@ function wantsRandomized(choice: SvdChoice | undefined, rows: number, cols: numb
  * Reads W and computes its rank-r factors and their error. A randomized result is checked against the exact
  * optimum √(Σ dropped σ²/Σ σ²) from the spectrum; more power iterations (2, 4, 6), then the exact SVD, when it misses.
  */
-export async function factorizeLayer(ck: Checkpoint, l: LayerWork, gram?: GramBackend, choice?: SvdChoice): Promise<Factorized> {
+export async function factorizeLayer(ck: Checkpoint, l: LayerWork, gram?: GramBackend, choice?: SvdChoice, done?: (name: string) => void): Promise<Factorized> {
+  const f = await factorize(ck, l, gram, choice);
+  done?.(l.info.name);
+  return f;
+}
+
+async function factorize(ck: Checkpoint, l: LayerWork, gram?: GramBackend, choice?: SvdChoice): Promise<Factorized> {
   const w = (await ck.read(l.info.name, 'float64')) as Float64Array;
   const layout = l.layout!;
   const r = l.decision!.rank;

@@ -116,7 +116,10 @@ export async function compressCheckpoint(input: string, out: string, opts: Compr
       key_scheme: KEY_SCHEMES[opts.emit],
       layers: rows.map((r) => ({ name: r.name, shape: r.shape, rank: r.rank, full_rank: r.full_rank, compressed: r.compressed, rel_error: r.rel_error })),
     });
-    const policy = { force: opts.force, signal: opts.signal, svd: opts.svd };
+    const toWrite = layers.filter((l) => l.decision?.compressed).length;
+    let factored = 0;
+    const onFactorized = (name: string) => opts.onProgress?.('write', ++factored, toWrite, name);
+    const policy = { force: opts.force, signal: opts.signal, svd: opts.svd, onFactorized };
     let written: { files: string[]; rows: CompressLayerResult[] };
     let placements: CompressReport['onnx_placements'];
     if (opts.emit === 'lora') written = await emitLora(ck, layers, out, { ...policy, manifest, gram });
