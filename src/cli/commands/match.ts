@@ -1,3 +1,4 @@
+import type { ProviderSetting } from '../../core/linalg/ort/providers';
 import { CancelledWriteError } from '../../core/writers/staged-outputs';
 import type { SpecKind } from '../../core/transforms/match/infer';
 import { transformErrorKind } from '../../core/transforms/match/errors';
@@ -6,9 +7,9 @@ import { parseArgs, UsageError } from '../args';
 import { formatTable } from '../format-table';
 
 export const MATCH_USAGE = `weight-spectra match <a> <b> [--out <b-aligned>.safetensors|.onnx] [--spec auto|mlp|cnn|transformer|FILE]
-      [--heads N] [--seed N] [--max-sweeps N] [--force] [--json]`;
+      [--heads N] [--seed N] [--max-sweeps N] [--provider cpu|cuda|webgpu|auto] [--force] [--json]`;
 
-const VALUED = new Set(['out', 'spec', 'heads', 'seed', 'max-sweeps']);
+const VALUED = new Set(['out', 'spec', 'heads', 'seed', 'max-sweeps', 'provider']);
 const FLAGS = new Set(['json', 'force']);
 
 export function intFlag(flags: Map<string, string | true>, key: string, min = 0): number | undefined {
@@ -55,6 +56,8 @@ export async function runMatch(argv: readonly string[], out: NodeJS.WritableStre
   const specFlag = (args.flags.get('spec') as string | undefined) ?? 'auto';
   const spec: SpecKind | { file: string } = ['auto', 'mlp', 'cnn', 'transformer'].includes(specFlag) ? (specFlag as SpecKind) : { file: specFlag };
   const json = args.flags.has('json');
+  const provider = (args.flags.get('provider') as string | undefined) ?? 'cpu';
+  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) throw new UsageError('--provider must be auto, cpu, cuda or webgpu');
   const cancel = cancelOnSigint();
   let report: MatchReport;
   try {
@@ -65,6 +68,7 @@ export async function runMatch(argv: readonly string[], out: NodeJS.WritableStre
       maxSweeps: intFlag(args.flags, 'max-sweeps', 1),
       out: args.flags.get('out') as string | undefined,
       force: args.flags.has('force'),
+      provider: provider as ProviderSetting,
       signal: cancel.signal,
       onProgress: json ? undefined : (label) => err.write(`${label}\n`),
     });
