@@ -27,7 +27,9 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
-    // plotly.js positions its SVG elements with inline style attributes.
+    // plotly.js inserts its own <style> rules (modebar, hover labels) and styles SVG nodes inline; without 'unsafe-inline'
+    // it warns "Cannot addRelatedStyleRule, probably due to strict CSP" and its hover and toolbar lose their styles.
+    // Scripts stay nonce-only.
     `style-src ${cspSource} 'unsafe-inline'`,
     `img-src ${cspSource} data: blob:`,
     `font-src ${cspSource}`,

@@ -2,7 +2,7 @@
  * Draws the report charts with plotly.js. Shared by the standalone HTML report and the VS Code webview; no VS Code API.
  * Plotly is passed in (the page loads plotly.min.js once and hands over window.Plotly).
  */
-import type { AnalysisReport } from '../../src/core/report/model';
+import type { AnalysisReport, LayerResult } from '../../src/core/report/model';
 import {
   alphaByDepthFigure,
   conditionFigure,
@@ -12,6 +12,7 @@ import {
   singularValueFigure,
   weloreFigure,
 } from './figures';
+import { findLayer } from './layers';
 import type { Figure, PlotlyApi, PlotlyClickPoint, PlotlyElement } from './plotly-api';
 import { type ChartTheme, readTheme } from './theme';
 
@@ -92,7 +93,14 @@ export const drawWeloreMap = (Plotly: PlotlyApi, el: HTMLElement, report: Analys
 export const drawFarmsVsWw = (Plotly: PlotlyApi, el: HTMLElement, report: AnalysisReport, options?: ChartOptions) => drawChart(Plotly, el, 'farms', report, options);
 
 const PER_LAYER: readonly ChartId[] = CHARTS.filter((c) => c.perLayer).map((c) => c.id);
+const MODEL: readonly ChartId[] = CHARTS.filter((c) => !c.perLayer).map((c) => c.id);
 const ALL: readonly ChartId[] = CHARTS.map((c) => c.id);
+
+/**
+ * While a report is still growing, the model-wide charts are redrawn at most this often: a plotly draw of a chart with
+ * a thousand points takes tens of milliseconds, and layers may arrive ten times a second.
+ */
+export const GROWING_REDRAW_MS = 1000;
 
 /**
  * All charts of one report, kept in step with one selected layer. Draws are coalesced: while plotly is drawing, further
@@ -104,6 +112,10 @@ export class ReportCharts {
   private readonly dirty = new Set<ChartId>();
   private drawing: Promise<void> | undefined;
   private disposed = false;
+  private lastModelDraw = -Infinity;
+  private modelTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The layer object the spectrum charts were last drawn for. */
+  private drawnLayer: LayerResult | undefined;
 
   constructor(
     private readonly Plotly: PlotlyApi,
@@ -125,10 +137,22 @@ export class ReportCharts {
     return this.request(ALL);
   }
 
-  /** Shows a new or grown report (e.g. while layers stream in). */
-  setReport(report: AnalysisReport): Promise<void> {
+  /**
+   * Shows a new or grown report. `growing`: more layers will come, so the model charts may wait (GROWING_REDRAW_MS);
+   * the selected layer's charts are redrawn only if that layer changed.
+   */
+  setReport(report: AnalysisReport, growing = false): Promise<void> {
     this.report = report;
-    return this.request(ALL);
+    const perLayer = findLayer(report, this.selected) !== this.drawnLayer ? PER_LAYER : [];
+    clearTimeout(this.modelTimer);
+    this.modelTimer = undefined;
+    const wait = this.lastModelDraw + GROWING_REDRAW_MS - performance.now();
+    if (!growing || wait <= 0) return this.request([...MODEL, ...perLayer]);
+    this.modelTimer = setTimeout(() => {
+      this.modelTimer = undefined;
+      void this.request(MODEL);
+    }, wait);
+    return this.request(perLayer);
   }
 
   /** Redraws the selected layer's charts (e.g. once its eigenvalues arrived). */
@@ -148,11 +172,13 @@ export class ReportCharts {
 
   dispose(): void {
     this.disposed = true;
+    clearTimeout(this.modelTimer);
     for (const el of Object.values(this.containers)) if (el) this.Plotly.purge(el);
   }
 
   /** Resolves when the charts show the state as of this call. */
   private request(ids: readonly ChartId[]): Promise<void> {
+    if (ids.length === 0 && !this.drawing) return Promise.resolve();
     for (const id of ids) this.dirty.add(id);
     if (!this.drawing) {
       this.drawing = this.drain().finally(() => (this.drawing = undefined));
@@ -171,6 +197,8 @@ export class ReportCharts {
   }
 
   private async draw(ids: ChartId[]): Promise<void> {
+    if (ids.some((id) => MODEL.includes(id))) this.lastModelDraw = performance.now();
+    if (ids.some((id) => PER_LAYER.includes(id))) this.drawnLayer = findLayer(this.report, this.selected);
     const theme = this.theme ?? readTheme();
     const options: ChartOptions = { selected: this.selected, theme, onSelectLayer: this.onSelectLayer, context: this.context };
     // One chart per task, so the page stays responsive while a large report redraws.

@@ -239,7 +239,7 @@ export function mountReport(root: HTMLElement, report: AnalysisReport, Plotly: P
     cardsEl.replaceWith(c2);
     cardsEl = c2;
     table.setReport(report);
-    void charts.setReport(report);
+    void charts.setReport(report, !final);
     if (wanted !== undefined && has(wanted)) return select(wanted);
     if (final) wanted = undefined;
     if (wanted === undefined && !has(selected)) {
