@@ -1,0 +1,238 @@
+/**
+ * The extension in real VS Code (code-server + Chromium, see harness.ts): the built VSIX installed as a user would,
+ * a workspace of real checkpoints, and what a user sees checked against the CLI's analysis of the same files.
+ * Needs scripts/e2e/setup.sh and `npm run package` (npm run test:e2e does both). Screenshots: test-results/e2e-*.png.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Frame } from 'playwright-core';
+import { writeSafetensors } from '../../bench/synthetic';
+import { cliLayerCount, cpuSeconds, EXTENSION_ID, FIXTURES, sleep, threadNames, until, VsCode } from './harness';
+
+const FILES = {
+  oracle: 'public.safetensors',
+  mixed: 'st_mixed.safetensors',
+  gguf: 'gguf_kquant.gguf',
+  onnx: 'silero_vad_v5.onnx',
+  corrupt: 'st_truncated.safetensors',
+  big: 'big.safetensors',
+};
+
+/** 40 float32 1536×1536 matrices (377 MB): several seconds per layer here, so there is time to cancel. */
+function writeBig(file: string): void {
+  writeSafetensors(file, Array.from({ length: 40 }, (_, i) => ({ name: `blocks.${i}.mlp.weight`, dtype: 'F32' as const, shape: [1536, 1536] })));
+}
+
+const log = (line: string) => process.stderr.write(`  [e2e] ${line}\n`);
+
+describe('Weight Spectra in VS Code (code-server)', () => {
+  let vs: VsCode;
+  let extensionHost: number;
+
+  before(async () => {
+    vs = await VsCode.start({
+      files: [
+        { name: FILES.oracle, from: path.join(FIXTURES, 'oracle', 'public.safetensors') },
+        { name: FILES.mixed, from: path.join(FIXTURES, 'converted', 'st_mixed.safetensors') },
+        { name: FILES.gguf, from: path.join(FIXTURES, 'converted', 'gguf_kquant.gguf') },
+        { name: FILES.onnx, from: path.join(FIXTURES, 'shipped', 'silero_vad_v5.onnx') },
+        { name: FILES.corrupt, from: path.join(FIXTURES, 'hostile', 'st_truncated.safetensors') },
+        { name: FILES.big, write: writeBig },
+      ],
+      log,
+    });
+    extensionHost = vs.extensionHostPid()!;
+  }, { timeout: 240_000 });
+
+  after(async () => {
+    await vs?.stop();
+  });
+
+  /** A test that leaves a screenshot and the extension host's log behind when it fails. */
+  function step(name: string, timeout: number, fn: () => Promise<void>): void {
+    it(name, { timeout }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        const shot = await vs?.screenshot(`FAIL-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`);
+        log(`failed; screenshot ${shot}\n${vs?.extensionHostLog() ?? ''}`);
+        throw e;
+      }
+    });
+  }
+
+  /** The report frame of the tab whose title mentions `file`, once it shows the report app. */
+  async function reportFrame(): Promise<Frame> {
+    return vs.frameWith('[data-testid="report-app"]', 60_000);
+  }
+
+  async function phase(frame: Frame): Promise<string | null> {
+    return frame.locator('[data-testid="status-line"]').getAttribute('data-phase', { timeout: 5_000 });
+  }
+
+  async function waitPhase(frame: Frame, wanted: string[], timeoutMs: number): Promise<string> {
+    return until(`the report to reach ${wanted.join('/')}`, timeoutMs, async () => {
+      const p = await phase(frame);
+      return p && wanted.includes(p) ? p : undefined;
+    }, 200);
+  }
+
+  /** "N of M layers" under the table. */
+  async function layerCount(frame: Frame): Promise<{ shown: number; total: number }> {
+    const text = (await frame.locator('[data-testid="layer-count"]').textContent({ timeout: 5_000 })) ?? '';
+    const m = /(\d+) of (\d+) layer/.exec(text);
+    assert.ok(m, `layer count text "${text}"`);
+    return { shown: Number(m[1]), total: Number(m[2]) };
+  }
+
+  function workerThreads(): number {
+    return threadNames(extensionHost).filter((n) => n === 'WorkerThread').length;
+  }
+
+  async function openAndCheckReport(file: string, open: () => Promise<void>, shot: string): Promise<Frame> {
+    const expected = cliLayerCount(path.join(vs.workspace, file));
+    await vs.closeAllEditors();
+    await open();
+    await until(`a tab for ${file}`, 30_000, async () => (await vs.tabTitles()).some((t) => t.includes(file)));
+    const frame = await reportFrame();
+    assert.equal(await waitPhase(frame, ['done', 'failed', 'cancelled'], 120_000), 'done');
+    await frame.locator('tr[data-name]').first().waitFor({ timeout: 10_000 });
+    const count = await layerCount(frame);
+    assert.deepEqual(count, { shown: expected.layers, total: expected.layers }, `${file}: the CLI finds ${expected.layers} layers`);
+    const rows = await frame.locator('tr[data-name]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.name));
+    for (const name of rows) assert.ok(expected.report.layers.some((l) => l.name === name), `row ${name} is a layer the CLI analyses`);
+    await sleep(500);
+    await vs.screenshot(shot);
+    return frame;
+  }
+
+  step('the VSIX installs into a clean code-server', 30_000, async () => {
+    const installed = vs.listExtensions();
+    assert.ok(installed.some((e) => e.startsWith(`${EXTENSION_ID}@`)), `installed: ${installed.join(', ')}`);
+    const dir = fs.readdirSync(vs.extensionsDir).find((d) => d.startsWith(EXTENSION_ID));
+    assert.ok(dir, 'extension folder');
+    assert.ok(fs.existsSync(path.join(vs.extensionsDir, dir, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux', 'x64', 'onnxruntime_binding.node')));
+    assert.ok(extensionHost > 0, 'an extension host runs');
+  });
+
+  step('Analyze Checkpoint from the explorer context menu fills the report with every layer', 180_000, async () => {
+    await openAndCheckReport(FILES.oracle, () => vs.explorerContextAction(FILES.oracle, 'Analyze Checkpoint'), 'report-context-menu');
+    const notes = await vs.notifications();
+    assert.ok(!notes.some((n) => /could not|error/i.test(n)), `no error notification: ${notes.join(' | ')}`);
+  });
+
+  step('clicking a layer draws its ESD chart with the fitted power law', 90_000, async () => {
+    const frame = await reportFrame();
+    const expected = cliLayerCount(path.join(vs.workspace, FILES.oracle)).report.layers.filter((l) => l.alpha !== undefined);
+    const target = expected[1];
+    await frame.locator(`tr[data-name="${target.name}"]`).click();
+    await until(`${target.name} to be selected`, 10_000, async () => (await frame.locator('[data-testid="selected-layer"]').textContent())?.trim() === target.name);
+    const chart = frame.locator('[data-testid="chart-esd"]');
+    const traces = await until('the ESD chart of the selected layer', 30_000, async () => {
+      const t = await chart.evaluate((el) => {
+        const gd = el as HTMLElement & { data?: { type?: string; name?: string; x?: unknown[] }[]; layout?: { title?: { text?: string } } };
+        return { title: gd.layout?.title?.text ?? '', data: (gd.data ?? []).map((d) => ({ type: d.type, name: d.name, points: d.x?.length ?? 0 })) };
+      });
+      return t.title.includes(target.name) && t.data.length >= 2 ? t : undefined;
+    });
+    const bars = traces.data.find((d) => d.type === 'bar' && d.name === 'ESD');
+    assert.ok(bars && bars.points > 3, `an ESD histogram: ${JSON.stringify(traces.data)}`);
+    const fit = traces.data.find((d) => d.type === 'scatter' && /^power law α = /.test(d.name ?? ''));
+    assert.ok(fit, `a power-law trace: ${JSON.stringify(traces.data)}`);
+    const alpha = Number(/α = ([\d.]+)/.exec(fit.name!)![1]);
+    assert.ok(Math.abs(alpha - target.alpha!) <= 0.01 * target.alpha!, `α ${alpha} in the chart, ${target.alpha} from the CLI`);
+    // The SVG plotly drew: histogram bars and the power-law line.
+    assert.ok((await chart.locator('svg.main-svg').count()) > 0, 'a plotly SVG');
+    assert.ok((await chart.locator('.barlayer .point path').count()) > 3, 'histogram bars in the SVG');
+    assert.ok((await chart.locator('.scatterlayer .js-line').count()) >= 1, 'the fitted line in the SVG');
+    await chart.scrollIntoViewIfNeeded();
+    await sleep(300);
+    await vs.screenshot('esd-chart');
+  });
+
+  step('opening a .safetensors file opens the report editor, not the binary-file warning', 180_000, async () => {
+    await openAndCheckReport(FILES.mixed, () => vs.openFromExplorer(FILES.mixed), 'custom-editor-safetensors');
+    const text = await vs.page.locator('.monaco-workbench .part.editor').innerText();
+    assert.ok(!/binary|unsupported text encoding/i.test(text), `no binary-file warning: ${text.slice(0, 300)}`);
+  });
+
+  step('GGUF (context menu) and ONNX (opened) checkpoints are analysed like the CLI does', 240_000, async () => {
+    await openAndCheckReport(FILES.gguf, () => vs.explorerContextAction(FILES.gguf, 'Analyze Checkpoint'), 'report-gguf');
+    await openAndCheckReport(FILES.onnx, () => vs.openFromExplorer(FILES.onnx), 'custom-editor-onnx');
+  });
+
+  step('a corrupt checkpoint shows a readable error in the report', 90_000, async () => {
+    await vs.closeAllEditors();
+    await vs.explorerContextAction(FILES.corrupt, 'Analyze Checkpoint');
+    const frame = await reportFrame();
+    const box = frame.locator('[data-testid="error-box"]');
+    await box.waitFor({ state: 'visible', timeout: 60_000 });
+    const message = (await frame.locator('[data-testid="error-message"]').innerText()).trim();
+    assert.match(message, /18448 bytes of tensor data but the file holds 11068|cut short|truncated/i);
+    assert.equal(await box.getAttribute('data-error-kind'), 'truncated');
+    assert.equal(await phase(frame), 'failed');
+    assert.equal(vs.extensionHostPid(), extensionHost, 'the extension host did not restart');
+    await sleep(300);
+    await vs.screenshot('corrupt-file-error');
+  });
+
+  /** Starts the long analysis, waits for its first layers, cancels with `cancel`, then checks the worker is gone. */
+  async function cancelLongAnalysis(start: () => Promise<void>, cancel: (frame: Frame) => Promise<void>, shot: string): Promise<void> {
+    await until('no worker thread before the analysis', 30_000, () => workerThreads() === 0);
+    await start();
+    const frame = await reportFrame();
+    await until('the first layer of the long analysis', 120_000, async () => (await frame.locator('tr[data-name]').count()) > 0, 250);
+    assert.ok(workerThreads() >= 1, `a worker thread runs the analysis: ${threadNames(extensionHost).join(', ')}`);
+    await vs.screenshot(`${shot}-running`);
+    const before = await layerCount(frame);
+    await cancel(frame);
+    const t0 = Date.now();
+    await until('the worker thread to end after Cancel', 15_000, () => workerThreads() === 0, 100);
+    log(`worker gone ${Date.now() - t0} ms after Cancel`);
+    assert.equal(await waitPhase(frame, ['cancelled', 'failed', 'done'], 10_000), 'cancelled');
+    // Nothing keeps computing: the extension host idles and no more layers arrive.
+    const cpu0 = cpuSeconds(extensionHost);
+    await sleep(3000);
+    const busy = cpuSeconds(extensionHost) - cpu0;
+    assert.ok(busy < 1.0, `the extension host used ${busy.toFixed(2)} s of CPU in the 3 s after Cancel`);
+    const afterCancel = await layerCount(frame);
+    assert.ok(afterCancel.total <= before.total + 2 && afterCancel.total < 40, `layers stopped arriving: ${before.total} → ${afterCancel.total}`);
+    await until('the progress notification to close', 10_000, async () => !(await vs.notifications()).some((n) => /analysing big/i.test(n)));
+    assert.equal(vs.extensionHostPid(), extensionHost, 'the extension host did not restart');
+    await vs.screenshot(`${shot}-cancelled`);
+  }
+
+  step('Cancel in the progress notification stops the worker', 240_000, async () => {
+    await vs.closeAllEditors();
+    await cancelLongAnalysis(
+      () => vs.explorerContextAction(FILES.big, 'Analyze Checkpoint'),
+      async () => {
+        const toast = vs.page.locator('.notifications-toasts .notification-toast', { hasText: 'big.safetensors' });
+        await toast.hover();
+        await toast.locator('.monaco-button', { hasText: 'Cancel' }).click({ timeout: 10_000 });
+      },
+      'cancel-notification',
+    );
+  });
+
+  step('Cancel in the report stops the worker; Analyze again restarts it', 240_000, async () => {
+    const frame = await reportFrame();
+    await cancelLongAnalysis(
+      () => frame.locator('[data-testid="rerun"]').click({ timeout: 10_000 }),
+      (f) => f.locator('[data-testid="cancel"]').click({ timeout: 10_000 }),
+      'cancel-report',
+    );
+  });
+
+  step('closing a running report tab stops its worker', 180_000, async () => {
+    await vs.closeAllEditors();
+    await until('no worker thread', 30_000, () => workerThreads() === 0);
+    await vs.openFromExplorer(FILES.big);
+    const frame = await reportFrame();
+    await until('the first layer', 120_000, async () => (await frame.locator('tr[data-name]').count()) > 0, 250);
+    await vs.closeAllEditors();
+    await until('the worker thread to end after the tab closed', 15_000, () => workerThreads() === 0, 100);
+  });
+});
