@@ -30,5 +30,6 @@ export class CheckpointEditorProvider implements vscode.CustomReadonlyEditorProv
 
 export function registerCheckpointEditors(services: Services): vscode.Disposable[] {
   const provider = new CheckpointEditorProvider(services);
-  return CHECKPOINT_EDITORS.map((viewType) => vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: true }));
+  // One tab per checkpoint: a second editor of the same file would run a second, identical analysis.
+  return CHECKPOINT_EDITORS.map((viewType) => vscode.window.registerCustomEditorProvider(viewType, provider, { supportsMultipleEditorsPerDocument: false }));
 }

@@ -91,7 +91,8 @@ export class ReportController implements vscode.Disposable {
           const cancelSub = token.onCancellationRequested(() => this.session.cancel());
           try {
             const outcome = await this.session.start(options);
-            if (outcome.status === 'failed' && !this.disposed) {
+            // The page shows the error itself; a notification only when the tab is not in view.
+            if (outcome.status === 'failed' && !this.disposed && !this.panel.visible) {
               void vscode.window
                 .showErrorMessage(`Weight Spectra could not analyse ${this.name}: ${outcome.message}`, 'Show Log')
                 .then((choice) => choice && this.services.log.show(true));

@@ -173,7 +173,8 @@ export class ReportApp {
     if (final) this.figureContext.emptyNote = undefined;
     this.view?.update(this.live.toReport(), final);
     this.toolbar.update(this.live);
-    if (this.pendingScroll !== undefined && this.live.layerCount > 0 && this.live.phase !== 'running') {
+    // After a reload the host replays every layer so far in one batch: the page is as long as before.
+    if (this.pendingScroll !== undefined && this.live.layerCount > 0) {
       const y = this.pendingScroll;
       this.pendingScroll = undefined;
       setTimeout(() => window.scrollTo(0, y), 0);
