@@ -101,6 +101,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('weightSpectra.showLog', () => log.show()),
     ...registerCheckpointEditors(services),
     vscode.window.registerWebviewPanelSerializer(REPORT_PANEL, new ReportPanelSerializer(services)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('weightSpectra')) for (const c of services.controllers) c.settingsChanged();
+    }),
     { dispose: () => [...services.controllers].forEach((c) => c.dispose()) },
   );
 }

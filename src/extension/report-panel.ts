@@ -106,6 +106,11 @@ export class ReportController implements vscode.Disposable {
     );
   }
 
+  /** Tells the page that the weightSpectra.* settings changed (they apply to the next analysis). */
+  settingsChanged(): void {
+    this.post({ type: ToWebview.Status, text: 'Settings changed: “Analyze again” applies them.' });
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
