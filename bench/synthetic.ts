@@ -61,14 +61,18 @@ export function writeSafetensors(file: string, tensors: SyntheticTensor[], opts:
   }
 }
 
-/** A Hugging Face sharded layout: shards + model.safetensors.index.json. Returns the index path. */
-export function writeShardedSafetensors(dir: string, shards: SyntheticTensor[][], opts: { sparse?: boolean } = {}): string {
+/**
+ * A Hugging Face sharded layout: shards + model.safetensors.index.json. Returns the index path. `sparse` may be a
+ * per-shard choice, so the shards a benchmark analyses hold real random data and the others cost no disk.
+ */
+export function writeShardedSafetensors(dir: string, shards: SyntheticTensor[][], opts: { sparse?: boolean | ((shard: number) => boolean) } = {}): string {
   fs.mkdirSync(dir, { recursive: true });
   const weightMap: Record<string, string> = {};
   let total = 0;
   shards.forEach((tensors, i) => {
     const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
-    writeSafetensors(path.join(dir, name), tensors, opts);
+    const sparse = typeof opts.sparse === 'function' ? opts.sparse(i) : opts.sparse;
+    writeSafetensors(path.join(dir, name), tensors, { sparse, seed: 0x9e3779b9 + i });
     for (const t of tensors) {
       weightMap[t.name] = name;
       total += t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype];
@@ -77,4 +81,23 @@ export function writeShardedSafetensors(dir: string, shards: SyntheticTensor[][]
   const index = path.join(dir, 'model.safetensors.index.json');
   fs.writeFileSync(index, JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
   return index;
+}
+
+/** A reproducible N(0, σ²) float32 matrix (xorshift32 + Box–Muller), row-major. */
+export function gaussianMatrix(rows: number, cols: number, sigma = 0.02, seed = 12345): Float32Array {
+  const out = new Float32Array(rows * cols);
+  let s = seed >>> 0 || 1;
+  const uniform = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) + 0.5) / 2 ** 32;
+  };
+  for (let i = 0; i < out.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(uniform())) * sigma;
+    const t = 2 * Math.PI * uniform();
+    out[i] = r * Math.cos(t);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(t);
+  }
+  return out;
 }

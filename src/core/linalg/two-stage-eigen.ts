@@ -1,6 +1,7 @@
 import { bandIndex, bandToTridiagonal, lowerBand, type LowerBand } from './band-to-tridiagonal';
 import { panelQr } from './panel-qr';
 import { tridiagonalEigenvalues } from './symmetric-eigen';
+import { wasmKernels } from './wasm/kernels';
 
 /**
  * The matrix products of the dense → band reduction, run by a GEMM engine (onnxruntime). All arrays row-major float64.
@@ -34,6 +35,8 @@ export interface TwoStageOptions {
   bandwidth?: number;
   /** Panels whose trailing updates are accumulated before the trailing matrix is rewritten. */
   panelsPerRefresh?: number;
+  /** The non-GEMM kernels: WebAssembly (default, where available) or the TypeScript reference versions. */
+  kernels?: 'wasm' | 'typescript';
 }
 
 interface Panel {
@@ -53,8 +56,9 @@ interface Panel {
  */
 export async function symmetricEigenvaluesTwoStage(a: Float64Array, n: number, kernels: BandReductionKernels, opts: TwoStageOptions = {}): Promise<Float64Array> {
   const band = await reduceToBand(a, n, kernels, opts);
-  const { d, e } = bandToTridiagonal(band);
-  return tridiagonalEigenvalues(d, e);
+  const wasm = opts.kernels === 'typescript' ? undefined : wasmKernels();
+  const { d, e } = wasm ? wasm.bandToTridiagonal(band) : bandToTridiagonal(band);
+  return wasm ? wasm.tridiagonalEigenvalues(d, e) : tridiagonalEigenvalues(d, e);
 }
 
 export async function reduceToBand(a: Float64Array, n: number, kernels: BandReductionKernels, opts: TwoStageOptions = {}): Promise<LowerBand> {
@@ -73,6 +77,7 @@ export async function reduceToBand(a: Float64Array, n: number, kernels: BandRedu
   const T = new Float64Array(b * b);
   // Reused work space (fresh memory is expensive: page faults), sized for the first, largest panel.
   const qrWork = new Float64Array(n * b + b + b * b);
+  const wasm = opts.kernels === 'typescript' ? undefined : wasmKernels();
   const vpBuf = new Float64Array(n * b);
   const histBuf = new Float64Array(4 * n * perRefresh * b);
   const blkBuf = new Float64Array(n * b);
@@ -85,7 +90,7 @@ export async function reduceToBand(a: Float64Array, n: number, kernels: BandRedu
     const s = p + bw;
     const panel = strip.subarray(bw * bw, rows * bw);
     const v = new Float64Array(m * Math.min(m, bw));
-    const k = panelQr(panel, m, bw, v, T, qrWork);
+    const k = wasm ? wasm.panelQr(panel, m, bw, v, T) : panelQr(panel, m, bw, v, T, qrWork);
     for (let i = 0; i < k; i++) for (let j = i; j < bw; j++) band.data[bandIndex(band, q + s + i, q + p + j)] = panel[i * bw + j];
     const vp = vpBuf.subarray(0, c * k);
     vp.fill(0, 0, s * k);
