@@ -8,6 +8,7 @@
  *   u = Σ_i w_i |⟨uᵃ_i, uᵇ_i⟩| / Σ_i w_i,   v = Σ_i w_i |⟨vᵃ_i, vᵇ_i⟩| / Σ_i w_i,   w_i = √(σᵃ_i σᵇ_i).
  * 1 = the top singular directions coincide (up to sign); near 0 = unrelated. u is the output side of the layer.
  */
+import type { Svd } from './svd';
 import { topSingular } from './top-singular';
 import { squaredDistance, type HeldTensor } from './tensor';
 
@@ -24,16 +25,20 @@ export interface SvAlignment {
 /** Which axis holds a layer's outputs: the last one for TF-layout kernels ([in, out], [kh, kw, in, out]), else the first. */
 export type OutputAxis = 'first' | 'last';
 
-export function svAlignment(a: HeldTensor, b: HeldTensor, out: OutputAxis): SvAlignment | undefined {
-  if (a.shape.length < 2 || a.data.length > SV_MAX_ELEMENTS) return undefined;
-  const shape = a.shape;
-  // Row-major reshape without copying: [first, rest] or [rest, last]; with 'last', u and v swap roles.
-  const rows = out === 'first' ? shape[0] : a.data.length / shape[shape.length - 1];
-  const cols = a.data.length / rows;
+/** The top singular triplets of a tensor seen as a matrix, or undefined when it is not one (or too large). */
+export function tensorSvd(t: HeldTensor, out: OutputAxis): Svd | undefined {
+  if (t.shape.length < 2 || t.data.length > SV_MAX_ELEMENTS) return undefined;
+  // Row-major reshape without copying: [first, rest] or [rest, last]; with 'last', u and v swap roles (see svAlignment).
+  const rows = out === 'first' ? t.shape[0] : t.data.length / t.shape[t.shape.length - 1];
+  const cols = t.data.length / rows;
   if (rows < 1 || cols < 1) return undefined;
-  const k = Math.min(SV_TOP_K, rows, cols);
-  const sa = topSingular(a.data, rows, cols, k);
-  const sb = topSingular(b.data, rows, cols, k);
+  return topSingular(t.data, rows, cols, Math.min(SV_TOP_K, rows, cols));
+}
+
+export function svAlignment(a: HeldTensor | Svd, b: HeldTensor, out: OutputAxis): SvAlignment | undefined {
+  const sa = 'data' in a ? tensorSvd(a, out) : a;
+  const sb = tensorSvd(b, out);
+  if (!sa || !sb) return undefined;
   const kk = Math.min(sa.s.length, sb.s.length);
   let wsum = 0;
   let left = 0;
@@ -89,8 +94,9 @@ export function matchFigures(
     before += d0;
     after += d1;
     const moved = permuted.has(name);
-    const svBefore = moved ? svAlignment(ta, tb, outputAxis) : undefined;
-    const svAfter = svBefore ? svAlignment(ta, tc, outputAxis) : undefined;
+    const svdA = moved ? tensorSvd(ta, outputAxis) : undefined;
+    const svBefore = svdA ? svAlignment(svdA, tb, outputAxis) : undefined;
+    const svAfter = svdA ? svAlignment(svdA, tc, outputAxis) : undefined;
     layers.push({
       name,
       shape: ta.shape,
