@@ -1,13 +1,17 @@
 import type * as Ort from 'onnxruntime-node';
 import type { BandReductionKernels } from '../two-stage-eigen';
-import { encodeModel, ONNX_DOUBLE, ONNX_INT64, type GraphNode } from './onnx-model-writer';
-import { f64, i64, ort } from './runtime';
+import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type GraphNode } from './onnx-model-writer';
+import { i64, ort } from './runtime';
 
-const D = (name: string, dims: string[]) => ({ name, elemType: ONNX_DOUBLE, dims });
+/** float64 everywhere on the CPU; float32 only for the GPU check (bench/gpu-check.ts), which tolerates its error. */
+export type GemmPrecision = 'float64' | 'float32';
+
 const I = (name: string) => ({ name, elemType: ONNX_INT64, dims: [1] });
+const valueOf = (elemType: number) => (name: string, dims: string[]) => ({ name, elemType, dims });
 
 /** The panel step of two-stage-eigen.ts as one graph (all products in float64 GEMMs). */
-function stepModel(withHistory: boolean): Uint8Array {
+function stepModel(withHistory: boolean, elemType: number): Uint8Array {
+  const D = valueOf(elemType);
   const nodes: GraphNode[] = [{ opType: 'MatMul', inputs: ['A', 'Vp'], outputs: ['AV'] }];
   if (withHistory) {
     nodes.push(
@@ -44,7 +48,8 @@ function stepModel(withHistory: boolean): Uint8Array {
 }
 
 /** out = A[:, q:] − US · SUᵀ: the delayed trailing update, one GEMM of inner dimension 2J. */
-function refreshModel(): Uint8Array {
+function refreshModel(elemType: number): Uint8Array {
+  const D = valueOf(elemType);
   return encodeModel({
     name: 'band_refresh',
     nodes: [
@@ -61,9 +66,14 @@ export interface OrtBandKernels extends BandReductionKernels {
 }
 
 /** The dense → band kernels on onnxruntime sessions (one per graph) for the given execution providers. */
-export async function createOrtBandKernels(options: Ort.InferenceSession.SessionOptions): Promise<OrtBandKernels> {
+export async function createOrtBandKernels(options: Ort.InferenceSession.SessionOptions, precision: GemmPrecision = 'float64'): Promise<OrtBandKernels> {
   const create = (model: Uint8Array) => ort().InferenceSession.create(model, options);
-  const [first, step, refresh] = await Promise.all([create(stepModel(false)), create(stepModel(true)), create(refreshModel())]);
+  const elemType = precision === 'float32' ? ONNX_FLOAT : ONNX_DOUBLE;
+  const models = [stepModel(false, elemType), stepModel(true, elemType), refreshModel(elemType)];
+  const [first, step, refresh] = await Promise.all(models.map(create));
+  const f64 = (data: Float64Array, dims: number[]) =>
+    precision === 'float32' ? new (ort().Tensor)('float32', Float32Array.from(data), dims) : new (ort().Tensor)('float64', data, dims);
+  const back = (t: Ort.Tensor) => (t.data instanceof Float64Array ? t.data : Float64Array.from(t.data as Float32Array));
   return {
     async step({ a, m, c, vp, k, t, u, s, j, blk, bb }) {
       const feeds: Record<string, Ort.Tensor> = {
@@ -80,13 +90,12 @@ export async function createOrtBandKernels(options: Ort.InferenceSession.Session
         feeds.S = f64(s, [m, j]);
       }
       const out = await (j > 0 ? step : first).run(feeds);
-      return { y: out.Y.data as Float64Array, next: out.Next.data as Float64Array };
+      return { y: back(out.Y), next: back(out.Next) };
     },
     async refresh({ a, c2, c, q, us, su, j, out }) {
-      await refresh.run(
-        { A: f64(a, [c2, c]), US: f64(us, [c2, 2 * j]), SU: f64(su, [c2, 2 * j]), q: i64([q]), c: i64([c]), one: i64([1]) },
-        { Out: f64(out, [c2, c2]) },
-      );
+      const feeds = { A: f64(a, [c2, c]), US: f64(us, [c2, 2 * j]), SU: f64(su, [c2, 2 * j]), q: i64([q]), c: i64([c]), one: i64([1]) };
+      if (precision === 'float64') await refresh.run(feeds, { Out: f64(out, [c2, c2]) });
+      else out.set(back((await refresh.run(feeds)).Out));
     },
     async release() {
       await Promise.all([first.release(), step.release(), refresh.release()]);

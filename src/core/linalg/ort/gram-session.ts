@@ -2,7 +2,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { Matrix } from '../../tensor/matrix-view';
 import type { GramBackend } from '../spectrum';
 import { symmetricEigenvaluesTwoStage } from '../two-stage-eigen';
-import { createOrtBandKernels, type OrtBandKernels } from './band-session';
+import { createOrtBandKernels, type GemmPrecision, type OrtBandKernels } from './band-session';
 import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type GraphNode, type GraphValue } from './onnx-model-writer';
 import { providerOrder, type ProviderName, type ProviderSetting } from './providers';
 import { i64, ort } from './runtime';
@@ -21,27 +21,29 @@ export interface OrtGram {
   release(): Promise<void>;
 }
 
-type Variant = { blocks: number; tall: boolean; input: 'float32' | 'float64' };
+type Variant = { blocks: number; tall: boolean; input: 'float32' | 'float64'; precision: GemmPrecision };
 
 /**
  * G = ZZᵀ for Z = Xᵀ (tall X, rows ≥ cols) or Z = X (wide X), computed in symmetric blocks: Z's rows are split into
  * `blocks` ranges, only the blocks G_ij with i ≥ j are multiplied (Gemm, float64, float32 input cast per block), the
  * others are their transposes — 1 − (p+1)/2p of the flops saved (37.5% for 4 blocks).
  */
-function gramModel({ blocks: p, tall, input }: Variant): Uint8Array {
+function gramModel({ blocks: p, tall, input, precision }: Variant): Uint8Array {
   const nodes: GraphNode[] = [];
   const inputs: GraphValue[] = [{ name: 'X', elemType: input === 'float32' ? ONNX_FLOAT : ONNX_DOUBLE, dims: ['rows', 'cols'] }];
   const trans: Record<string, number> = tall ? { transA: 1 } : { transB: 1 };
-  const block = (i: number) => (input === 'float32' ? `B${i}` : `S${i}`);
+  const cast = input !== precision;
+  const to = precision === 'float32' ? ONNX_FLOAT : ONNX_DOUBLE;
+  const block = (i: number) => (cast ? `B${i}` : `S${i}`);
   if (p === 1) {
-    if (input === 'float32') nodes.push({ opType: 'Cast', inputs: ['X'], outputs: ['B0'], intAttributes: { to: ONNX_DOUBLE } });
-    nodes.push({ opType: 'Gemm', inputs: [input === 'float32' ? 'B0' : 'X', input === 'float32' ? 'B0' : 'X'], outputs: ['G'], intAttributes: trans });
+    if (cast) nodes.push({ opType: 'Cast', inputs: ['X'], outputs: ['B0'], intAttributes: { to } });
+    nodes.push({ opType: 'Gemm', inputs: [cast ? 'B0' : 'X', cast ? 'B0' : 'X'], outputs: ['G'], intAttributes: trans });
   } else {
     inputs.push({ name: 'axis', elemType: ONNX_INT64, dims: [1] });
     for (let i = 0; i <= p; i++) inputs.push({ name: `e${i}`, elemType: ONNX_INT64, dims: [1] });
     for (let i = 0; i < p; i++) {
       nodes.push({ opType: 'Slice', inputs: ['X', `e${i}`, `e${i + 1}`, 'axis'], outputs: [`S${i}`] });
-      if (input === 'float32') nodes.push({ opType: 'Cast', inputs: [`S${i}`], outputs: [`B${i}`], intAttributes: { to: ONNX_DOUBLE } });
+      if (cast) nodes.push({ opType: 'Cast', inputs: [`S${i}`], outputs: [`B${i}`], intAttributes: { to } });
     }
     for (let i = 0; i < p; i++) {
       const row: string[] = [];
@@ -58,7 +60,7 @@ function gramModel({ blocks: p, tall, input }: Variant): Uint8Array {
     }
     nodes.push({ opType: 'Concat', inputs: Array.from({ length: p }, (_, i) => `R${i}`), outputs: ['G'], intAttributes: { axis: 0 } });
   }
-  return encodeModel({ name: 'gram', nodes, inputs, outputs: [{ name: 'G', elemType: ONNX_DOUBLE, dims: ['n', 'n'] }] });
+  return encodeModel({ name: 'gram', nodes, inputs, outputs: [{ name: 'G', elemType: to, dims: ['n', 'n'] }] });
 }
 
 /** Symmetric blocking pays once the Gram is large enough for the extra copies to be cheap. */
@@ -66,20 +68,24 @@ function blocksFor(n: number): number {
   return n >= 1024 ? 4 : n >= 256 ? 2 : 1;
 }
 
-export async function createOrtGram(setting: ProviderSetting | readonly ProviderName[] = 'cpu', threads = 0): Promise<OrtGram> {
+/**
+ * precision 'float32' (Gram and reduction GEMMs in float32, results widened) exists for GPU providers without float64
+ * kernels; it does not meet the float64 accuracy of the analysis and is used by bench/gpu-check.ts only.
+ */
+export async function createOrtGram(setting: ProviderSetting | readonly ProviderName[] = 'cpu', threads = 0, precision: GemmPrecision = 'float64'): Promise<OrtGram> {
   const fallbacks: string[] = [];
   for (const provider of providerOrder(setting)) {
     try {
       const options = linalgSessionOptions(provider, threads);
       const sessions = new Map<string, Promise<Ort.InferenceSession>>();
       const session = (v: Variant) => {
-        const key = `${v.blocks}/${v.tall}/${v.input}`;
+        const key = `${v.blocks}/${v.tall}/${v.input}/${v.precision}`;
         let s = sessions.get(key);
         if (!s) sessions.set(key, (s = ort().InferenceSession.create(gramModel(v), options)));
         return s;
       };
       // Fails here, not at the first layer, when the provider cannot run the kernel.
-      await session({ blocks: 1, tall: true, input: 'float32' });
+      await session({ blocks: 1, tall: true, input: 'float32', precision });
       let band: Promise<OrtBandKernels> | undefined;
       const gram = async (m: Matrix) => {
         const tall = m.rows >= m.cols;
@@ -92,11 +98,13 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
           feeds.axis = i64([tall ? 1 : 0]);
           for (let i = 0; i <= blocks; i++) feeds[`e${i}`] = i64([Math.round((i * n) / blocks)]);
         }
+        const s = await session({ blocks, tall, input, precision });
+        if (precision === 'float32') return { gram: Float64Array.from((await s.run(feeds)).G.data as Float32Array), n };
         const g = new Float64Array(n * n);
-        await (await session({ blocks, tall, input })).run(feeds, { G: new (ort().Tensor)('float64', g, [n, n]) });
+        await s.run(feeds, { G: new (ort().Tensor)('float64', g, [n, n]) });
         return { gram: g, n };
       };
-      const eigenvalues = async (a: Float64Array, n: number) => symmetricEigenvaluesTwoStage(a, n, await (band ??= createOrtBandKernels(options)));
+      const eigenvalues = async (a: Float64Array, n: number) => symmetricEigenvaluesTwoStage(a, n, await (band ??= createOrtBandKernels(options, precision)));
       const backend: GramBackend = Object.assign(gram, { eigenvalues });
       return {
         backend,
