@@ -4,7 +4,9 @@ import { UsageError } from './args';
 import { ANALYZE_USAGE, runAnalyze } from './commands/analyze';
 import { COMPRESS_USAGE, runCompress } from './commands/compress';
 import { INSPECT_USAGE, runInspect } from './commands/inspect';
+import { LMC_USAGE, runLmc } from './commands/lmc';
 import { MATCH_USAGE, runMatch } from './commands/match';
+import { MERGE_USAGE, runMerge } from './commands/merge';
 
 const USAGE = `weight-spectra — read the layers and spectra of neural-network checkpoints
 
@@ -18,10 +20,14 @@ usage:
       write a low-rank compressed checkpoint with per-layer ranks chosen from the spectra
   ${MATCH_USAGE}
       permute b's hidden units into a's basis (Git Re-Basin weight matching); distances and singular-vector alignment
+  ${MERGE_USAGE}
+      merge models tensor by tensor (linear, slerp, task-arithmetic, ties, dare, opcm, rebasin)
+  ${LMC_USAGE}
+      linear mode connectivity: loss along (1−λ)θa + λθb in onnxruntime, and the barrier
 `;
 
 type Command = (argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
-const COMMANDS: Record<string, Command> = { inspect: runInspect, analyze: runAnalyze, compress: runCompress, match: runMatch };
+const COMMANDS: Record<string, Command> = { inspect: runInspect, analyze: runAnalyze, compress: runCompress, match: runMatch, merge: runMerge, lmc: runLmc };
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
