@@ -4,7 +4,6 @@
  * and hands them out one layer at a time, and can replay everything to a webview that was reloaded.
  * No vscode import: the report panel and the tests drive it the same way.
  */
-import * as path from 'node:path';
 import { summarizeModel } from '../core/jobs/analyze/layer-result';
 import type { AnalysisReport, LayerResult } from '../core/report/model';
 import { type LayerRow, type ReportSummary, ToWebview, type ToWebviewMessage, type WireAnalyzeOptions } from '../protocol';
@@ -22,7 +21,7 @@ export interface SessionHooks {
   /** A message for the webview (the caller drops it while no webview is listening; replay() catches up). */
   post(message: ToWebviewMessage): void;
   /** A line for the log (output channel). */
-  log(line: string): void;
+  log(line: string, level?: 'info' | 'error'): void;
   /** Layers finished so far, for a progress notification. */
   onProgress?(done: number, total: number, layer: string): void;
 }
@@ -115,7 +114,7 @@ export class AnalysisSession {
         `  done in ${seconds.toFixed(2)} s (first layer after ${((this.firstLayerMs ?? 0) / 1000).toFixed(2)} s): format ${report.model.format}, ` +
           `${s.layers_analysed} analysed, ${s.layers_skipped} skipped, ${s.layers_failed} failed, provider ${report.model.provider}`,
       );
-      for (const l of report.layers) if (l.error) this.hooks.log(`  layer ${l.name} failed: ${l.error}`);
+      for (const l of report.layers) if (l.error) this.hooks.log(`  layer ${l.name} failed: ${l.error}`, 'error');
       return this.finish(generation, { status: 'done', report });
     } catch (e) {
       if (generation !== this.generation) return { status: 'cancelled', message: 'superseded by a newer analysis' };
@@ -126,7 +125,7 @@ export class AnalysisSession {
         this.hooks.log(`  ${text}`);
         return this.finish(generation, { status: 'cancelled', message: text });
       }
-      this.hooks.log(`  failed (${kind}): ${message}`);
+      this.hooks.log(`  failed (${kind}): ${message}`, 'error');
       return this.finish(generation, { status: 'failed', kind, message });
     }
   }
@@ -226,10 +225,5 @@ export class AnalysisSession {
     this.outcome = outcome;
     this.hooks.post(this.outcomeMessage(outcome));
     return outcome;
-  }
-
-  /** For logs and titles. */
-  get fileName(): string {
-    return path.basename(this.file);
   }
 }

@@ -56,7 +56,7 @@ export class ReportController implements vscode.Disposable {
     webview.options = reportWebviewOptions(services.extensionUri);
     this.session = new AnalysisSession(file, services.workerFile, {
       post: (m) => this.post(m),
-      log: (line) => services.log.info(line),
+      log: (line, level) => (level === 'error' ? services.log.error(line) : services.log.info(line)),
       onProgress: (done, total) => this.progressReporter?.(done, total),
     });
     services.controllers.add(this);

@@ -352,7 +352,7 @@ describe('report webview (headless Chromium, recorded protocol messages)', { ski
     assert.equal((await posted(page)).pop()?.type, 'showLog');
   });
 
-  it('restores the selected layer, filters and sort order when the tab comes back', async () => {
+  it('restores the selected layer, filters and sort order when the tab comes back', async (t) => {
     const page = publicPage;
     await page.click('tr[data-layer-name="layers.2.weight"]');
     await page.selectOption('[data-testid="filter-kind"]', 'linear');
@@ -378,10 +378,13 @@ describe('report webview (headless Chromium, recorded protocol messages)', { ski
     const msgs = messagesOf(pub);
     const rows: LayerRow[] = msgs.flatMap((m) => (m.type === 'layers' ? m.layers : []));
     const lastBatch = msgs.filter((m): m is LayersMessage => m.type === 'layers').pop()!;
+    const t0 = Date.now();
     await send(again, msgs[0]);
     await send(again, { ...lastBatch, layers: rows });
     await send(again, msgs[msgs.length - 1]);
     await again.waitForFunction(() => document.querySelector('#chart-esd .gtitle')?.textContent === 'ESD · layers.2.weight');
+    await waitChartsDrawn(again);
+    t.diagnostic(`replayed report redrawn in ${Date.now() - t0} ms after the page loaded (why retainContextWhenHidden is not used)`);
     assert.equal(await again.getAttribute('tr[data-layer-name="layers.2.weight"]', 'aria-selected'), 'true');
     assert.equal(await again.inputValue('[data-testid="filter-kind"]'), 'linear');
     assert.equal(await again.getAttribute('th[data-column="alpha"]', 'aria-sort'), 'descending');
