@@ -27,6 +27,8 @@ export interface InspectRequest {
   jobId: number;
   path: string;
   stats: boolean;
+  /** Int32Array(1) over shared memory: the caller stores 1 to cancel; read by the worker even while it computes. */
+  cancelFlag?: SharedArrayBuffer;
 }
 /** Analyse every weight matrix of a checkpoint; layers stream back as they finish. */
 export interface AnalyzeRequest {
@@ -34,6 +36,8 @@ export interface AnalyzeRequest {
   jobId: number;
   path: string;
   options: WireAnalyzeOptions;
+  /** Int32Array(1) over shared memory: the caller stores 1 to cancel; read by the worker even while it computes. */
+  cancelFlag?: SharedArrayBuffer;
 }
 /** Stop job `jobId` as soon as possible (the client also terminates the thread). */
 export interface CancelRequest {

@@ -1,6 +1,9 @@
 /**
  * Runs one job in a fresh worker thread and streams its messages. Used by the CLI and the extension host (no vscode
- * import here). Cancelling terminates the thread, so the job stops at once and its memory is freed.
+ * import here). Cancelling is cooperative: the caller's promise rejects at once, a shared flag tells the worker to
+ * unwind at its next safe point, and the thread is terminated only once it has stopped. (Killing a thread in the middle
+ * of an onnxruntime call aborts the whole process — in VS Code, the extension host.) The thread's memory is freed
+ * when it exits.
  */
 import { Worker } from 'node:worker_threads';
 import type { InspectReport } from '../core/inspect';
@@ -30,36 +33,61 @@ export interface JobCallbacks {
   onLayer?: (layer: LayerResult, done: number, total: number, bytesRead: number) => void;
 }
 
+/** If a cancelled worker has not unwound by then, it is terminated anyway. */
+const CANCEL_GRACE_MS = 30_000;
+
 function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerMessage) => T | undefined, cb: JobCallbacks): JobHandle<T> {
   const worker = new Worker(workerFile);
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+  const cancelFlag = new SharedArrayBuffer(4);
   let settle: { resolve: (v: T) => void; reject: (e: Error) => void };
   const result = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
-  let finished = false;
-  const finish = (f: () => void) => {
-    if (finished) return;
-    finished = true;
+  let settled = false;
+  let cancelled = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const settleOnce = (f: () => void) => {
+    if (settled) return;
+    settled = true;
     f();
+  };
+  /** The worker is idle (it reported its end): ending the thread now is safe. */
+  const stopWorker = () => {
+    if (graceTimer) clearTimeout(graceTimer);
     void worker.terminate();
   };
   worker.on('message', (m: WorkerMessage) => {
-    if (m.type === FromWorker.Progress) cb.onProgress?.(m);
-    else if (m.type === FromWorker.Layer) cb.onLayer?.(m.layer, m.done, m.total, m.bytesRead);
-    else if (m.type === FromWorker.Failed) finish(() => settle.reject(new JobFailedError(m.kind, m.message)));
-    else {
+    if (m.type === FromWorker.Progress) {
+      if (!cancelled) cb.onProgress?.(m);
+    } else if (m.type === FromWorker.Layer) {
+      if (!cancelled) cb.onLayer?.(m.layer, m.done, m.total, m.bytesRead);
+    } else if (m.type === FromWorker.Failed) {
+      settleOnce(() => settle.reject(new JobFailedError(m.kind, m.message)));
+      stopWorker();
+    } else {
       const value = pick(m);
-      if (value !== undefined) finish(() => settle.resolve(value));
+      if (value !== undefined) {
+        settleOnce(() => settle.resolve(value));
+        stopWorker();
+      }
     }
   });
-  worker.on('error', (e) => finish(() => settle.reject(new JobFailedError('internal', e.message))));
-  worker.on('exit', (code) => finish(() => settle.reject(new JobFailedError('internal', `worker exited with code ${code}`))));
-  worker.postMessage(request);
+  worker.on('error', (e) => settleOnce(() => settle.reject(new JobFailedError('internal', e.message))));
+  worker.on('exit', (code) => {
+    if (graceTimer) clearTimeout(graceTimer);
+    settleOnce(() => settle.reject(new JobFailedError('internal', `worker exited with code ${code}`)));
+  });
+  worker.postMessage({ ...request, cancelFlag });
   return {
     result,
     exited,
     cancel: () => {
+      if (cancelled) return;
+      cancelled = true;
+      Atomics.store(new Int32Array(cancelFlag), 0, 1);
       worker.postMessage({ type: ToWorker.Cancel, jobId: request.jobId });
-      finish(() => settle.reject(new JobFailedError('cancelled', 'cancelled')));
+      settleOnce(() => settle.reject(new JobFailedError('cancelled', 'cancelled')));
+      graceTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
+      graceTimer.unref();
     },
   };
 }

@@ -1,6 +1,7 @@
 /** worker_threads entry: runs core jobs off the caller's thread, streams progress and layers, honours cancel. */
 import { parentPort } from 'node:worker_threads';
 import { openCheckpoint } from '../core/checkpoint/registry';
+import { isCancellation, setCancellationCheck } from '../core/cancel';
 import { CheckpointError } from '../core/errors';
 import { inspectCheckpoint } from '../core/inspect';
 import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
@@ -14,13 +15,13 @@ function post(msg: WorkerMessage): void {
   parentPort!.postMessage(msg);
 }
 
-async function runInspect(req: InspectRequest): Promise<void> {
+async function runInspect(req: InspectRequest, isStopped: () => boolean): Promise<void> {
   const ckpt = await openCheckpoint(req.path);
   try {
     const report = await inspectCheckpoint(ckpt, {
       stats: req.stats,
       onTensor: (done, total) => {
-        if (cancelled.has(req.jobId)) throw new CancelledError();
+        if (isStopped()) throw new CancelledError();
         post({ type: FromWorker.Progress, jobId: req.jobId, done, total });
       },
     });
@@ -30,7 +31,7 @@ async function runInspect(req: InspectRequest): Promise<void> {
   }
 }
 
-async function runAnalyze(req: AnalyzeRequest): Promise<void> {
+async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promise<void> {
   const { filter, ...rest } = req.options;
   const options = { ...rest, filter: filter ? new RegExp(filter) : undefined };
   const ckpt = await openCheckpoint(req.path);
@@ -42,7 +43,7 @@ async function runAnalyze(req: AnalyzeRequest): Promise<void> {
       options,
       { gram: gram.backend, provider: gram.provider },
       {
-        shouldStop: () => cancelled.has(req.jobId),
+        shouldStop: isStopped,
         onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total, bytesRead: p.bytesRead }),
       },
     );
@@ -58,11 +59,17 @@ parentPort?.on('message', (req: WorkerRequest) => {
     cancelled.add(req.jobId);
     return;
   }
-  const job = req.type === ToWorker.Inspect ? runInspect(req) : runAnalyze(req);
+  const flag = req.cancelFlag ? new Int32Array(req.cancelFlag) : undefined;
+  const isStopped = () => cancelled.has(req.jobId) || (flag !== undefined && Atomics.load(flag, 0) === 1);
+  setCancellationCheck(isStopped);
+  const job = req.type === ToWorker.Inspect ? runInspect(req, isStopped) : runAnalyze(req, isStopped);
   job
     .catch((e: unknown) => {
-      const kind = e instanceof CancelledError ? 'cancelled' : e instanceof CheckpointError ? e.kind : 'internal';
+      const kind = e instanceof CancelledError || isCancellation(e) ? 'cancelled' : e instanceof CheckpointError ? e.kind : 'internal';
       post({ type: FromWorker.Failed, jobId: req.jobId, kind, message: e instanceof Error ? e.message : String(e) });
     })
-    .finally(() => cancelled.delete(req.jobId));
+    .finally(() => {
+      cancelled.delete(req.jobId);
+      setCancellationCheck(undefined);
+    });
 });

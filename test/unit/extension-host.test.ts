@@ -143,12 +143,8 @@ describe('AnalysisSession (real worker thread)', () => {
     assert.ok(outcome.status === 'failed' && outcome.kind === 'internal');
   });
 
-  // worker.terminate() while onnxruntime-node is inside a native call aborts the whole process ("terminate called after
-  // throwing an instance of 'Napi::Error'"), and JobHandle.cancel() terminates at once: this test would take the test
-  // runner down about every other run. Enable it when src/worker/client.ts cancels cooperatively (post Cancel, let the
-  // worker stop at its next shouldStop() check and report, then terminate).
-  const terminateAborts = process.env.WS_TEST_WORKER_CANCEL !== '1' && 'cancel terminates the worker thread mid-onnxruntime call, which aborts the process (set WS_TEST_WORKER_CANCEL=1 to run)';
-  it('cancel stops the worker mid-analysis; dispose silences a running session', { skip: terminateAborts }, async () => {
+  // Cancel is cooperative (src/worker/client.ts): terminating a thread inside an onnxruntime call would abort the host.
+  it('cancel stops the worker mid-analysis; dispose silences a running session', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-session-'));
     const file = path.join(dir, 'slow.safetensors');
     writeSafetensors(file, Array.from({ length: 12 }, (_, i) => ({ name: `layers.${i}.weight`, dtype: 'F32' as const, shape: [1000, 1000] })));
