@@ -5,12 +5,25 @@
 import type { InspectReport } from './core/inspect';
 import type { AnalyzeOptions } from './core/jobs/analyze/options';
 import type { AnalysisReport, LayerResult } from './core/report/model';
+import type { CompressOptions, CompressReport } from './core/transforms/compress/run';
+import type { LmcJobOptions, LmcReport } from './core/transforms/lmc/run-lmc';
+import type { MatchJobOptions, MatchReport } from './core/transforms/match/run-match';
+import type { MergeJobOptions, MergeReport } from './core/transforms/merge/run-merge';
 
 export type { AnalysisReport, LayerResult } from './core/report/model';
 export type { InspectReport } from './core/inspect';
+export type { CompressReport } from './core/transforms/compress/run';
+export type { LmcReport } from './core/transforms/lmc/run-lmc';
+export type { MatchReport } from './core/transforms/match/run-match';
+export type { MergeReport } from './core/transforms/merge/run-merge';
 
 /** AnalyzeOptions as they cross a thread boundary (the name filter as a regular-expression source). */
 export type WireAnalyzeOptions = Omit<AnalyzeOptions, 'filter'> & { filter?: string };
+/** The transform jobs' options as they cross a thread boundary: no callbacks or signal (the worker supplies them). */
+export type WireCompressOptions = Omit<CompressOptions, 'filter' | 'signal' | 'onProgress'> & { filter?: string };
+export type WireMatchOptions = Omit<MatchJobOptions, 'signal' | 'onProgress'>;
+export type WireMergeOptions = Omit<MergeJobOptions, 'signal' | 'onProgress'>;
+export type WireLmcOptions = Omit<LmcJobOptions, 'signal' | 'onProgress'>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Extension host / CLI → worker
@@ -18,6 +31,10 @@ export type WireAnalyzeOptions = Omit<AnalyzeOptions, 'filter'> & { filter?: str
 export const enum ToWorker {
   Inspect = 'inspect',
   Analyze = 'analyze',
+  Compress = 'compress',
+  Match = 'match',
+  Merge = 'merge',
+  Lmc = 'lmc',
   Cancel = 'cancel',
 }
 
@@ -39,12 +56,48 @@ export interface AnalyzeRequest {
   /** Int32Array(1) over shared memory: the caller stores 1 to cancel; read by the worker even while it computes. */
   cancelFlag?: SharedArrayBuffer;
 }
+/** Write a low-rank compressed copy of `input` to `out` (`weight-spectra compress`). */
+export interface CompressRequest {
+  type: ToWorker.Compress;
+  jobId: number;
+  input: string;
+  out: string;
+  options: WireCompressOptions;
+  cancelFlag?: SharedArrayBuffer;
+}
+/** Weight-match `b` to `a` (`weight-spectra match`); `options.out` also writes B permuted into A's basis. */
+export interface MatchRequest {
+  type: ToWorker.Match;
+  jobId: number;
+  a: string;
+  b: string;
+  options: WireMatchOptions;
+  cancelFlag?: SharedArrayBuffer;
+}
+/** Merge `inputs` into `options.out` (`weight-spectra merge`). */
+export interface MergeRequest {
+  type: ToWorker.Merge;
+  jobId: number;
+  inputs: string[];
+  options: WireMergeOptions;
+  cancelFlag?: SharedArrayBuffer;
+}
+/** Linear mode connectivity of `a` and `b` (`weight-spectra lmc`). */
+export interface LmcRequest {
+  type: ToWorker.Lmc;
+  jobId: number;
+  a: string;
+  b: string;
+  options: WireLmcOptions;
+  cancelFlag?: SharedArrayBuffer;
+}
 /** Stop job `jobId` as soon as possible (the client also terminates the thread). */
 export interface CancelRequest {
   type: ToWorker.Cancel;
   jobId: number;
 }
-export type WorkerRequest = InspectRequest | AnalyzeRequest | CancelRequest;
+export type TransformRequest = CompressRequest | MatchRequest | MergeRequest | LmcRequest;
+export type WorkerRequest = InspectRequest | AnalyzeRequest | TransformRequest | CancelRequest;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Worker → extension host / CLI
@@ -54,6 +107,10 @@ export const enum FromWorker {
   Layer = 'layer',
   InspectResult = 'inspectResult',
   AnalyzeResult = 'analyzeResult',
+  CompressResult = 'compressResult',
+  MatchResult = 'matchResult',
+  MergeResult = 'mergeResult',
+  LmcResult = 'lmcResult',
   Failed = 'failed',
 }
 
@@ -65,6 +122,8 @@ export interface ProgressMessage {
   total: number;
   bytesRead?: number;
   label?: string;
+  /** Transform jobs: which pass the counts belong to (compress: 'spectra' then 'write'; merge: 'merge'). */
+  phase?: string;
 }
 /** One finished layer of an analysis (analysed, skipped by the layer filter, or failed). */
 export interface LayerMessage {
@@ -88,14 +147,47 @@ export interface AnalyzeResultMessage {
   jobId: number;
   report: AnalysisReport;
 }
-/** The job failed or was cancelled; `kind` is a CheckpointError kind, 'cancelled' or 'internal'. */
+/** The transform jobs' results: the document `weight-spectra <job> --json` prints for the same inputs. */
+export interface CompressResultMessage {
+  type: FromWorker.CompressResult;
+  jobId: number;
+  report: CompressReport;
+}
+export interface MatchResultMessage {
+  type: FromWorker.MatchResult;
+  jobId: number;
+  report: MatchReport;
+}
+export interface MergeResultMessage {
+  type: FromWorker.MergeResult;
+  jobId: number;
+  report: MergeReport;
+}
+export interface LmcResultMessage {
+  type: FromWorker.LmcResult;
+  jobId: number;
+  report: LmcReport;
+}
+/**
+ * The job failed or was cancelled; `kind` is a CheckpointError kind, 'cancelled', 'internal', or for the transform
+ * jobs 'output' (target not writable), 'architecture', 'spec', 'assignment', 'input', 'numeric', 'onnxruntime'.
+ */
 export interface FailedMessage {
   type: FromWorker.Failed;
   jobId: number;
   kind: string;
   message: string;
 }
-export type WorkerMessage = ProgressMessage | LayerMessage | InspectResultMessage | AnalyzeResultMessage | FailedMessage;
+export type WorkerMessage =
+  | ProgressMessage
+  | LayerMessage
+  | InspectResultMessage
+  | AnalyzeResultMessage
+  | CompressResultMessage
+  | MatchResultMessage
+  | MergeResultMessage
+  | LmcResultMessage
+  | FailedMessage;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Extension host ⇄ webview

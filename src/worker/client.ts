@@ -8,7 +8,22 @@
 import { Worker } from 'node:worker_threads';
 import type { InspectReport } from '../core/inspect';
 import type { AnalysisReport, LayerResult } from '../core/report/model';
-import { FromWorker, ToWorker, type ProgressMessage, type WireAnalyzeOptions, type WorkerMessage, type WorkerRequest } from '../protocol';
+import {
+  type CompressReport,
+  FromWorker,
+  type LmcReport,
+  type MatchReport,
+  type MergeReport,
+  type ProgressMessage,
+  ToWorker,
+  type WireAnalyzeOptions,
+  type WireCompressOptions,
+  type WireLmcOptions,
+  type WireMatchOptions,
+  type WireMergeOptions,
+  type WorkerMessage,
+  type WorkerRequest,
+} from '../protocol';
 
 export class JobFailedError extends Error {
   constructor(
@@ -100,4 +115,24 @@ export function analyzeInWorker(workerFile: string, path: string, options: WireA
 
 export function inspectInWorker(workerFile: string, path: string, stats: boolean, cb: JobCallbacks = {}): JobHandle<InspectReport> {
   return runJob(workerFile, { type: ToWorker.Inspect, jobId: nextJobId++, path, stats }, (m) => (m.type === FromWorker.InspectResult ? m.report : undefined), cb);
+}
+
+/** `weight-spectra compress <input> --out <out> …` in a worker; progress phases 'spectra' then 'write'. */
+export function compressInWorker(workerFile: string, input: string, out: string, options: WireCompressOptions, cb: JobCallbacks = {}): JobHandle<CompressReport> {
+  return runJob(workerFile, { type: ToWorker.Compress, jobId: nextJobId++, input, out, options }, (m) => (m.type === FromWorker.CompressResult ? m.report : undefined), cb);
+}
+
+/** `weight-spectra match <a> <b> …` in a worker (with `options.out`: also writes B aligned to A). */
+export function matchInWorker(workerFile: string, a: string, b: string, options: WireMatchOptions, cb: JobCallbacks = {}): JobHandle<MatchReport> {
+  return runJob(workerFile, { type: ToWorker.Match, jobId: nextJobId++, a, b, options }, (m) => (m.type === FromWorker.MatchResult ? m.report : undefined), cb);
+}
+
+/** `weight-spectra merge <inputs…> --out … --method …` in a worker; progress counts tensors. */
+export function mergeInWorker(workerFile: string, inputs: readonly string[], options: WireMergeOptions, cb: JobCallbacks = {}): JobHandle<MergeReport> {
+  return runJob(workerFile, { type: ToWorker.Merge, jobId: nextJobId++, inputs: [...inputs], options }, (m) => (m.type === FromWorker.MergeResult ? m.report : undefined), cb);
+}
+
+/** `weight-spectra lmc <a> <b> …` in a worker; progress counts the models evaluated along the λ grid. */
+export function lmcInWorker(workerFile: string, a: string, b: string, options: WireLmcOptions, cb: JobCallbacks = {}): JobHandle<LmcReport> {
+  return runJob(workerFile, { type: ToWorker.Lmc, jobId: nextJobId++, a, b, options }, (m) => (m.type === FromWorker.LmcResult ? m.report : undefined), cb);
 }

@@ -1,13 +1,14 @@
 /** worker_threads entry: runs core jobs off the caller's thread, streams progress and layers, honours cancel. */
 import { parentPort } from 'node:worker_threads';
 import { openCheckpoint } from '../core/checkpoint/registry';
-import { isCancellation, setCancellationCheck } from '../core/cancel';
-import { CheckpointError } from '../core/errors';
+import { setCancellationCheck } from '../core/cancel';
 import { inspectCheckpoint } from '../core/inspect';
 import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
 import { analyzeCheckpoint } from '../core/jobs/analyze/run';
 import { createOrtGram } from '../core/linalg/ort/gram-session';
 import { FromWorker, ToWorker, type AnalyzeRequest, type InspectRequest, type WorkerMessage, type WorkerRequest } from '../protocol';
+import { describeFailure } from './failure';
+import { runTransform } from './transform-jobs';
 
 const cancelled = new Set<number>();
 
@@ -62,11 +63,11 @@ parentPort?.on('message', (req: WorkerRequest) => {
   const flag = req.cancelFlag ? new Int32Array(req.cancelFlag) : undefined;
   const isStopped = () => cancelled.has(req.jobId) || (flag !== undefined && Atomics.load(flag, 0) === 1);
   setCancellationCheck(isStopped);
-  const job = req.type === ToWorker.Inspect ? runInspect(req, isStopped) : runAnalyze(req, isStopped);
+  const job = req.type === ToWorker.Inspect ? runInspect(req, isStopped) : req.type === ToWorker.Analyze ? runAnalyze(req, isStopped) : runTransform(req, { post, isStopped });
   job
     .catch((e: unknown) => {
-      const kind = e instanceof CancelledError || isCancellation(e) ? 'cancelled' : e instanceof CheckpointError ? e.kind : 'internal';
-      post({ type: FromWorker.Failed, jobId: req.jobId, kind, message: e instanceof Error ? e.message : String(e) });
+      const { kind, message } = describeFailure(e, isStopped());
+      post({ type: FromWorker.Failed, jobId: req.jobId, kind, message });
     })
     .finally(() => {
       cancelled.delete(req.jobId);
