@@ -1,20 +1,23 @@
 import { tridiagonalEigenvalues } from './symmetric-eigen';
+import { wasmKernels } from './wasm/kernels';
 
 /**
  * Singular values of a dense m×n matrix (row-major, float64, overwritten) without forming WᵀW, so small singular
  * values keep their accuracy (the Gram route squares the condition number): Householder bidiagonalisation
  * (Golub & Kahan 1965; LAPACK dgebd2) then the eigenvalues of the Golub–Kahan 2n×2n tridiagonal with zero
  * diagonal and off-diagonal (d1, e1, d2, …, dn), which are ±σ. Returns σ ascending (min(m, n) values).
+ * The WebAssembly kernels run it where available (a is then left unchanged), else the TypeScript loops below.
  */
-export function singularValues(a: Float64Array, m: number, n: number): Float64Array {
-  if (m < n) return singularValues(transpose(a, m, n), n, m);
-  const { d, e } = householderBidiagonalize(a, m, n);
+export function singularValues(a: Float64Array, m: number, n: number, kernels: 'wasm' | 'typescript' = 'wasm'): Float64Array {
+  if (m < n) return singularValues(transpose(a, m, n), n, m, kernels);
+  const wasm = kernels === 'wasm' ? wasmKernels() : undefined;
+  const { d, e } = wasm ? wasm.bidiagonalize(a, m, n) : householderBidiagonalize(a, m, n);
   const off = new Float64Array(2 * n - 1);
   for (let i = 0; i < n; i++) {
     off[2 * i] = d[i];
     if (i < n - 1) off[2 * i + 1] = e[i];
   }
-  const ev = tridiagonalEigenvalues(new Float64Array(2 * n), off);
+  const ev = wasm ? wasm.tridiagonalEigenvalues(new Float64Array(2 * n), off) : tridiagonalEigenvalues(new Float64Array(2 * n), off);
   // The n largest eigenvalues are σ; the smallest σ may come out as −0 or −tiny from round-off.
   const sv = new Float64Array(n);
   for (let i = 0; i < n; i++) sv[i] = Math.abs(ev[n + i]);

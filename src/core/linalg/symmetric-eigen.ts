@@ -87,6 +87,9 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
   const e = new Float64Array(n); // e[i] couples d[i] and d[i+1]; e[n-1] = 0
   e.set(eIn.subarray(0, Math.max(0, n - 1)));
   const eps = 2 ** -52;
+  // Also split where e is negligible against the whole matrix (EISPACK tql1's test): with zero diagonals (the
+  // Golub–Kahan form of a rank-deficient matrix) the local test alone can stall.
+  const floor = eps * tridiagonalNorm(d, e);
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {
@@ -94,7 +97,7 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
       let m = l;
       for (; m < n - 1; m++) {
         const dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
-        if (Math.abs(e[m]) <= eps * dd) break;
+        if (Math.abs(e[m]) <= eps * dd || Math.abs(e[m]) <= floor) break;
       }
       if (m === l) break;
       if (++iter > 60) throw new Error(`tridiagonal QL did not converge at index ${l}`);
@@ -133,6 +136,13 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
     }
   }
   return d.sort();
+}
+
+/** max |d_i| + |e_i|: the scale of the matrix for the deflation test. */
+function tridiagonalNorm(d: Float64Array, e: Float64Array): number {
+  let t = 0;
+  for (let i = 0; i < d.length; i++) t = Math.max(t, Math.abs(d[i]) + Math.abs(e[i]) + (i > 0 ? Math.abs(e[i - 1]) : 0));
+  return t;
 }
 
 /** √(x² + y²) without Math.hypot's cost on the hot path; falls back to it where squaring would over/underflow. */

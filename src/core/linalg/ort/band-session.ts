@@ -47,18 +47,51 @@ function stepModel(withHistory: boolean, elemType: number): Uint8Array {
   return encodeModel({ name: withHistory ? 'band_step' : 'band_step_first', nodes, inputs, outputs: [D('Y', ['m', 'k']), D('Next', ['m', 'bb'])] });
 }
 
-/** out = A[:, q:] − US · SUᵀ: the delayed trailing update, one GEMM of inner dimension 2J. */
-function refreshModel(elemType: number): Uint8Array {
+/**
+ * out = A[:, q:] − US · SUᵀ: the delayed trailing update, GEMMs of inner dimension 2J. The result is symmetric, so with
+ * p > 1 blocks only the blocks on and below the diagonal are multiplied and the others are their transposes.
+ */
+function refreshModel(elemType: number, p: number): Uint8Array {
   const D = valueOf(elemType);
-  return encodeModel({
-    name: 'band_refresh',
-    nodes: [
+  const nodes: GraphNode[] = [];
+  const inputs = [D('A', ['c2', 'c']), D('US', ['c2', 'j2']), D('SU', ['c2', 'j2']), I('ax0')];
+  if (p === 1) {
+    inputs.push(I('q'), I('c'), I('one'));
+    nodes.push(
       { opType: 'Slice', inputs: ['A', 'q', 'c', 'one'], outputs: ['As'] },
       { opType: 'Gemm', inputs: ['US', 'SU', 'As'], outputs: ['Out'], intAttributes: { transB: 1 }, floatAttributes: { alpha: -1, beta: 1 } },
-    ],
-    inputs: [D('A', ['c2', 'c']), D('US', ['c2', 'j2']), D('SU', ['c2', 'j2']), I('q'), I('c'), I('one')],
-    outputs: [D('Out', ['c2', 'c2'])],
-  });
+    );
+  } else {
+    inputs.push({ name: 'ax01', elemType: ONNX_INT64, dims: [2] });
+    for (let i = 0; i <= p; i++) inputs.push(I(`r${i}`));
+    for (let i = 0; i < p; i++) {
+      nodes.push({ opType: 'Slice', inputs: ['US', `r${i}`, `r${i + 1}`, 'ax0'], outputs: [`US${i}`] }, { opType: 'Slice', inputs: ['SU', `r${i}`, `r${i + 1}`, 'ax0'], outputs: [`SU${i}`] });
+    }
+    for (let i = 0; i < p; i++) {
+      const row: string[] = [];
+      for (let j = 0; j < p; j++) {
+        if (j <= i) {
+          inputs.push({ name: `s${i}_${j}`, elemType: ONNX_INT64, dims: [2] }, { name: `t${i}_${j}`, elemType: ONNX_INT64, dims: [2] });
+          nodes.push(
+            { opType: 'Slice', inputs: ['A', `s${i}_${j}`, `t${i}_${j}`, 'ax01'], outputs: [`A${i}_${j}`] },
+            { opType: 'Gemm', inputs: [`US${i}`, `SU${j}`, `A${i}_${j}`], outputs: [`O${i}_${j}`], intAttributes: { transB: 1 }, floatAttributes: { alpha: -1, beta: 1 } },
+          );
+          row.push(`O${i}_${j}`);
+        } else {
+          nodes.push({ opType: 'Transpose', inputs: [`O${j}_${i}`], outputs: [`OT${i}_${j}`] });
+          row.push(`OT${i}_${j}`);
+        }
+      }
+      nodes.push({ opType: 'Concat', inputs: row, outputs: [`R${i}`], intAttributes: { axis: 1 } });
+    }
+    nodes.push({ opType: 'Concat', inputs: Array.from({ length: p }, (_, i) => `R${i}`), outputs: ['Out'], intAttributes: { axis: 0 } });
+  }
+  return encodeModel({ name: `band_refresh_${p}`, nodes, inputs, outputs: [D('Out', ['c2', 'c2'])] });
+}
+
+/** Symmetric blocking of the refresh pays once the trailing matrix is large. */
+function refreshBlocks(c2: number): number {
+  return c2 >= 1024 ? 4 : c2 >= 512 ? 2 : 1;
 }
 
 export interface OrtBandKernels extends BandReductionKernels {
@@ -69,8 +102,9 @@ export interface OrtBandKernels extends BandReductionKernels {
 export async function createOrtBandKernels(options: Ort.InferenceSession.SessionOptions, precision: GemmPrecision = 'float64'): Promise<OrtBandKernels> {
   const create = (model: Uint8Array) => ort().InferenceSession.create(model, options);
   const elemType = precision === 'float32' ? ONNX_FLOAT : ONNX_DOUBLE;
-  const models = [stepModel(false, elemType), stepModel(true, elemType), refreshModel(elemType)];
-  const [first, step, refresh] = await Promise.all(models.map(create));
+  const models = [stepModel(false, elemType), stepModel(true, elemType), refreshModel(elemType, 1), refreshModel(elemType, 2), refreshModel(elemType, 4)];
+  const [first, step, refresh1, refresh2, refresh4] = await Promise.all(models.map(create));
+  const refreshes = new Map([[1, refresh1], [2, refresh2], [4, refresh4]]);
   const f64 = (data: Float64Array, dims: number[]) =>
     precision === 'float32' ? new (ort().Tensor)('float32', Float32Array.from(data), dims) : new (ort().Tensor)('float64', data, dims);
   const back = (t: Ort.Tensor) => (t.data instanceof Float64Array ? t.data : Float64Array.from(t.data as Float32Array));
@@ -93,12 +127,26 @@ export async function createOrtBandKernels(options: Ort.InferenceSession.Session
       return { y: back(out.Y), next: back(out.Next) };
     },
     async refresh({ a, c2, c, q, us, su, j, out }) {
-      const feeds = { A: f64(a, [c2, c]), US: f64(us, [c2, 2 * j]), SU: f64(su, [c2, 2 * j]), q: i64([q]), c: i64([c]), one: i64([1]) };
-      if (precision === 'float64') await refresh.run(feeds, { Out: f64(out, [c2, c2]) });
-      else out.set(back((await refresh.run(feeds)).Out));
+      const p = refreshBlocks(c2);
+      const feeds: Record<string, Ort.Tensor> = { A: f64(a, [c2, c]), US: f64(us, [c2, 2 * j]), SU: f64(su, [c2, 2 * j]), ax0: i64([0]) };
+      if (p === 1) Object.assign(feeds, { q: i64([q]), c: i64([c]), one: i64([1]) });
+      else {
+        const e = Array.from({ length: p + 1 }, (_, i) => Math.round((i * c2) / p));
+        feeds.ax01 = i64([0, 1]);
+        for (let i = 0; i <= p; i++) feeds[`r${i}`] = i64([e[i]]);
+        for (let i = 0; i < p; i++) {
+          for (let k = 0; k <= i; k++) {
+            feeds[`s${i}_${k}`] = i64([e[i], q + e[k]]);
+            feeds[`t${i}_${k}`] = i64([e[i + 1], q + e[k + 1]]);
+          }
+        }
+      }
+      const session = refreshes.get(p)!;
+      if (precision === 'float64') await session.run(feeds, { Out: f64(out, [c2, c2]) });
+      else out.set(back((await session.run(feeds)).Out));
     },
     async release() {
-      await Promise.all([first.release(), step.release(), refresh.release()]);
+      await Promise.all([first, step, ...refreshes.values()].map((x) => x.release()));
     },
   };
 }

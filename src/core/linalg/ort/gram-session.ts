@@ -24,9 +24,10 @@ export interface OrtGram {
 type Variant = { blocks: number; tall: boolean; input: 'float32' | 'float64'; precision: GemmPrecision };
 
 /**
- * G = ZZᵀ for Z = Xᵀ (tall X, rows ≥ cols) or Z = X (wide X), computed in symmetric blocks: Z's rows are split into
- * `blocks` ranges, only the blocks G_ij with i ≥ j are multiplied (Gemm, float64, float32 input cast per block), the
- * others are their transposes — 1 − (p+1)/2p of the flops saved (37.5% for 4 blocks).
+ * G = ZZᵀ for Z = Xᵀ (tall X, rows > cols) or Z = X (wide or square X), computed in symmetric blocks: Z's rows are split
+ * into `blocks` ranges, only the blocks G_ij with i ≥ j are multiplied (Gemm, float64, float32 input cast per block),
+ * the others are their transposes — 1 − (p+1)/2p of the flops saved (37.5% for 4 blocks). A tall X is transposed first:
+ * slicing contiguous rows of Xᵀ and multiplying with transB measured faster than column slices with transA.
  */
 function gramModel({ blocks: p, tall, input, precision }: Variant): Uint8Array {
   const nodes: GraphNode[] = [];
@@ -41,15 +42,16 @@ function gramModel({ blocks: p, tall, input, precision }: Variant): Uint8Array {
   } else {
     inputs.push({ name: 'axis', elemType: ONNX_INT64, dims: [1] });
     for (let i = 0; i <= p; i++) inputs.push({ name: `e${i}`, elemType: ONNX_INT64, dims: [1] });
+    if (tall) nodes.push({ opType: 'Transpose', inputs: ['X'], outputs: ['Z'] });
     for (let i = 0; i < p; i++) {
-      nodes.push({ opType: 'Slice', inputs: ['X', `e${i}`, `e${i + 1}`, 'axis'], outputs: [`S${i}`] });
+      nodes.push({ opType: 'Slice', inputs: [tall ? 'Z' : 'X', `e${i}`, `e${i + 1}`, 'axis'], outputs: [`S${i}`] });
       if (cast) nodes.push({ opType: 'Cast', inputs: [`S${i}`], outputs: [`B${i}`], intAttributes: { to } });
     }
     for (let i = 0; i < p; i++) {
       const row: string[] = [];
       for (let j = 0; j < p; j++) {
         if (j <= i) {
-          nodes.push({ opType: 'Gemm', inputs: [block(i), block(j)], outputs: [`G${i}_${j}`], intAttributes: trans });
+          nodes.push({ opType: 'Gemm', inputs: [block(i), block(j)], outputs: [`G${i}_${j}`], intAttributes: { transB: 1 } });
           row.push(`G${i}_${j}`);
         } else {
           nodes.push({ opType: 'Transpose', inputs: [`G${j}_${i}`], outputs: [`T${i}_${j}`] });
@@ -88,14 +90,15 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
       await session({ blocks: 1, tall: true, input: 'float32', precision });
       let band: Promise<OrtBandKernels> | undefined;
       const gram = async (m: Matrix) => {
-        const tall = m.rows >= m.cols;
+        // Square matrices take the wide path: WWᵀ and WᵀW have the same eigenvalues.
+        const tall = m.rows > m.cols;
         const n = tall ? m.cols : m.rows;
         const input = m.data instanceof Float32Array ? 'float32' : 'float64';
         const blocks = blocksFor(n);
         const data = m.data.subarray(0, m.rows * m.cols);
         const feeds: Record<string, Ort.Tensor> = { X: new (ort().Tensor)(input, data, [m.rows, m.cols]) };
         if (blocks > 1) {
-          feeds.axis = i64([tall ? 1 : 0]);
+          feeds.axis = i64([0]);
           for (let i = 0; i <= blocks; i++) feeds[`e${i}`] = i64([Math.round((i * n) / blocks)]);
         }
         const s = await session({ blocks, tall, input, precision });

@@ -188,9 +188,10 @@ int panel_qr(f64 *p, int m, int b, f64 *V, f64 *T, f64 *work) {
 /*
  * Implicit QL with Wilkinson shifts on the symmetric tridiagonal (d, e) (EISPACK tql1), for the eigenvalues
  * l0 ≤ l < l1; e has n entries, e[n−1] = 0, e[i] couples d[i] and d[i+1]. Unsorted. Returns −1 − l when QL fails to
- * converge at l within 60 iterations, else 0.
+ * converge at l within 60 iterations, else 0. Splits where |e| ≤ ε(|d_m| + |d_m+1|) or |e| ≤ floor (ε‖T‖, EISPACK's
+ * test, which keeps zero-diagonal Golub–Kahan matrices from stalling).
  */
-int tql_range(f64 *d, f64 *e, int n, int l0, int l1) {
+int tql_range(f64 *d, f64 *e, int n, int l0, int l1, f64 floor) {
   const f64 eps = 2.220446049250313e-16;
   for (int l = l0; l < l1; l++) {
     int iter = 0;
@@ -198,7 +199,7 @@ int tql_range(f64 *d, f64 *e, int n, int l0, int l1) {
       int m = l;
       for (; m < n - 1; m++) {
         f64 dd = abs64(d[m]) + abs64(d[m + 1]);
-        if (abs64(e[m]) <= eps * dd) break;
+        if (abs64(e[m]) <= eps * dd || abs64(e[m]) <= floor) break;
       }
       if (m == l) break;
       if (++iter > 60) return -1 - l;
@@ -234,4 +235,48 @@ int tql_range(f64 *d, f64 *e, int n, int l0, int l1) {
     }
   }
   return 0;
+}
+
+/*
+ * Householder bidiagonalisation B = Uᵀ A V of the m×n matrix a (row-major, m ≥ n, overwritten; LAPACK dgebd2):
+ * diagonal d (n), super-diagonal e (n − 1). work: 2·max(m, n).
+ */
+void bidiagonalize(f64 *a, int m, int n, f64 *d, f64 *e, f64 *work) {
+  int mx = m > n ? m : n;
+  f64 *v = work, *w = work + mx;
+  for (int k = 0; k < n; k++) {
+    /* Left reflector: zero A[k+1.., k]. */
+    f64 beta;
+    f64 tau = householder(a + k * n + k, m - k, n, v, &beta);
+    d[k] = beta;
+    a[k * n + k] = beta;
+    if (tau != 0) {
+      for (int j = k + 1; j < n; j++) w[j] = 0;
+      for (int i = k; i < m; i++) {
+        f64 vi = v[i - k];
+        const f64 *row = a + i * n;
+        for (int j = k + 1; j < n; j++) w[j] += vi * row[j];
+      }
+      for (int i = k; i < m; i++) {
+        f64 f = tau * v[i - k];
+        f64 *row = a + i * n;
+        for (int j = k + 1; j < n; j++) row[j] -= f * w[j];
+      }
+    }
+    if (k < n - 1) {
+      /* Right reflector: zero A[k, k+2..]. */
+      f64 tr = householder(a + k * n + k + 1, n - k - 1, 1, v, &beta);
+      e[k] = beta;
+      a[k * n + k + 1] = beta;
+      if (tr != 0) {
+        for (int i = k + 1; i < m; i++) {
+          f64 *row = a + i * n + k + 1;
+          f64 z = 0;
+          for (int j = 0; j < n - k - 1; j++) z += row[j] * v[j];
+          z *= tr;
+          for (int j = 0; j < n - k - 1; j++) row[j] -= z * v[j];
+        }
+      }
+    }
+  }
 }
