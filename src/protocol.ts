@@ -298,3 +298,21 @@ export interface ShowLogMessage {
 
 export type ToWebviewMessage = BeginMessage | LayersMessage | StatusMessage | DoneMessage | AnalysisFailedMessage | SpectrumMessage | ExportedMessage;
 export type FromWebviewMessage = ReadyMessage | GetSpectrumMessage | CancelMessage | RerunMessage | ExportMessage | ShowLogMessage;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compare tab (Weight Spectra: Compare Two Checkpoints) → extension host
+//
+// The host renders the whole page (figures of `match`, and of `lmc` once run) and renders it again when they change;
+// the page's buttons post these.
+
+export const enum FromComparePage {
+  /** Write B permuted into A's basis (the host asks where). */
+  SaveAligned = 'saveAligned',
+  /** Run the linear-mode-connectivity curve (ONNX pairs; the host asks for the path and inputs). */
+  RunLmc = 'runLmc',
+  /** Open the figures as JSON (what `weight-spectra match --json` / `lmc --json` print). */
+  ShowReport = 'showReport',
+}
+export interface ComparePageMessage {
+  type: FromComparePage;
+}

@@ -1,17 +1,17 @@
-/** VS Code glue: commands, explorer menus, the checkpoint editor, report tabs, settings, log. The work runs in the worker. */
+/** VS Code glue: commands, explorer menus, the checkpoint editor, report and compare tabs, settings, log. The work runs in the worker. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CHECKPOINT_EDITORS, registerCheckpointEditors } from './checkpoint-editor';
+import { registerCheckpointEditors } from './checkpoint-editor';
+import { compareCommand } from './compare-command';
+import { compressCommand } from './compress-command';
+import { mergeCommand } from './merge-command';
+import { pickCheckpoint } from './pick-files';
 import { checkpointPath, ReportController, reportWebviewOptions } from './report-panel';
 import type { Services } from './services';
 import { analyzeOptionsFromSettings } from './settings';
 
 /** The report tabs the Analyze command opens (the checkpoint editor's tabs are restored by VS Code itself). */
 export const REPORT_PANEL = 'weightSpectra.report';
-
-const CHECKPOINT_FILTERS = {
-  Checkpoints: ['safetensors', 'gguf', 'onnx', 'npz', 'npy', 'h5', 'pt', 'pth', 'ckpt', 'bin', 'json'],
-};
 
 function createServices(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Services {
   const warned = new Set<string>();
@@ -35,17 +35,6 @@ function createServices(context: vscode.ExtensionContext, log: vscode.LogOutputC
   };
 }
 
-/** The checkpoint a command is about: the explorer selection, else the active checkpoint tab, else ask. */
-async function pickCheckpoint(uri: unknown, title: string): Promise<vscode.Uri | undefined> {
-  if (uri instanceof vscode.Uri) return uri;
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom && (CHECKPOINT_EDITORS as readonly string[]).includes(input.viewType)) return input.uri;
-  if (input instanceof vscode.TabInputText && /(^|[\\/])(model\.json|[^\\/]*\.index\.json|[^\\/]*weights_manifest\.json)$/i.test(input.uri.path)) {
-    return input.uri;
-  }
-  return (await vscode.window.showOpenDialog({ canSelectMany: false, title, openLabel: 'Analyze', filters: CHECKPOINT_FILTERS }))?.[0];
-}
-
 function openReport(services: Services, file: string): void {
   const existing = [...services.controllers].find((c) => c.file === file && c.panel.viewType === REPORT_PANEL);
   if (existing) {
@@ -58,7 +47,7 @@ function openReport(services: Services, file: string): void {
 }
 
 async function analyzeCommand(services: Services, uri: unknown): Promise<void> {
-  const target = await pickCheckpoint(uri, 'Choose a checkpoint to analyse');
+  const target = await pickCheckpoint(uri, 'Choose a checkpoint to analyse', 'Analyze');
   if (!target) return;
   const file = checkpointPath(target);
   if (!file) {
@@ -67,10 +56,6 @@ async function analyzeCommand(services: Services, uri: unknown): Promise<void> {
   }
   services.log.info(`Analyze command: ${file}`);
   openReport(services, file);
-}
-
-function notYet(feature: string): () => void {
-  return () => void vscode.window.showInformationMessage(`Weight Spectra: ${feature} is not available yet.`);
 }
 
 /** Reopens Analyze report tabs after a restart, from the checkpoint path the page kept in its state. */
@@ -95,9 +80,10 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     log,
     vscode.commands.registerCommand('weightSpectra.analyze', (uri?: unknown) => analyzeCommand(services, uri)),
-    vscode.commands.registerCommand('weightSpectra.compare', notYet('comparing two checkpoints')),
-    vscode.commands.registerCommand('weightSpectra.compress', notYet('compression')),
-    vscode.commands.registerCommand('weightSpectra.merge', notYet('merging')),
+    // Explorer commands get (clicked resource, every selected resource); from the palette, nothing.
+    vscode.commands.registerCommand('weightSpectra.compare', (uri?: unknown, uris?: unknown) => compareCommand(services, uri, uris)),
+    vscode.commands.registerCommand('weightSpectra.compress', (uri?: unknown) => compressCommand(services, uri)),
+    vscode.commands.registerCommand('weightSpectra.merge', (uri?: unknown, uris?: unknown) => mergeCommand(services, uri, uris)),
     vscode.commands.registerCommand('weightSpectra.showLog', () => log.show()),
     ...registerCheckpointEditors(services),
     vscode.window.registerWebviewPanelSerializer(REPORT_PANEL, new ReportPanelSerializer(services)),
