@@ -90,6 +90,25 @@ describe('Weight Spectra in VS Code (code-server)', () => {
   function workerThreads(): number {
     return threadNames(extensionHost).filter((n) => n === 'WorkerThread').length;
   }
+  /**
+   * Threads named WorkerThread when no analysis runs: our worker threads and the native threads they start inherit
+   * that name, and onnxruntime keeps one process-wide thread once a worker has loaded it. Measured after the first
+   * finished analysis; an analysis that is cancelled or closed must bring the count back to it.
+   */
+  let idleWorkerThreads: number | undefined;
+  async function settledWorkerThreads(): Promise<number> {
+    let last = workerThreads();
+    let since = Date.now();
+    return until('the worker thread count to settle', 20_000, () => {
+      const now = workerThreads();
+      if (now !== last) [last, since] = [now, Date.now()];
+      return Date.now() - since >= 1500 ? now : undefined;
+    }, 100);
+  }
+  async function noAnalysisRunning(what: string, timeoutMs: number): Promise<void> {
+    assert.ok(idleWorkerThreads !== undefined, 'the idle thread count was measured');
+    await until(`${what} (WorkerThread threads back to ${idleWorkerThreads}: ${threadNames(extensionHost).join(',')})`, timeoutMs, () => workerThreads() <= idleWorkerThreads!, 100);
+  }
 
   async function openAndCheckReport(file: string, open: () => Promise<void>, shot: string): Promise<Frame> {
     const expected = cliLayerCount(path.join(vs.workspace, file));
@@ -121,6 +140,9 @@ describe('Weight Spectra in VS Code (code-server)', () => {
     await openAndCheckReport(FILES.oracle, () => vs.explorerContextAction(FILES.oracle, 'Analyze Checkpoint'), 'report-context-menu');
     const notes = await vs.notifications();
     assert.ok(!notes.some((n) => /could not|error/i.test(n)), `no error notification: ${notes.join(' | ')}`);
+    idleWorkerThreads = await settledWorkerThreads();
+    log(`threads named WorkerThread in the idle extension host: ${idleWorkerThreads}`);
+    assert.ok(idleWorkerThreads <= 1, `the finished analysis left ${idleWorkerThreads} WorkerThread threads`);
   });
 
   step('clicking a layer draws its ESD chart with the fitted power law', 90_000, async () => {
@@ -180,16 +202,16 @@ describe('Weight Spectra in VS Code (code-server)', () => {
 
   /** Starts the long analysis, waits for its first layers, cancels with `cancel`, then checks the worker is gone. */
   async function cancelLongAnalysis(start: () => Promise<void>, cancel: (frame: Frame) => Promise<void>, shot: string): Promise<void> {
-    await until('no worker thread before the analysis', 30_000, () => workerThreads() === 0);
+    await noAnalysisRunning('no analysis before this one', 30_000);
     await start();
     const frame = await reportFrame();
     await until('the first layer of the long analysis', 120_000, async () => (await frame.locator('tr[data-name]').count()) > 0, 250);
-    assert.ok(workerThreads() >= 1, `a worker thread runs the analysis: ${threadNames(extensionHost).join(', ')}`);
+    assert.ok(workerThreads() > idleWorkerThreads!, `a worker thread runs the analysis: ${threadNames(extensionHost).join(', ')}`);
     await vs.screenshot(`${shot}-running`);
     const before = await layerCount(frame);
     await cancel(frame);
     const t0 = Date.now();
-    await until('the worker thread to end after Cancel', 15_000, () => workerThreads() === 0, 100);
+    await noAnalysisRunning('the worker thread to end after Cancel', 15_000);
     log(`worker gone ${Date.now() - t0} ms after Cancel`);
     assert.equal(await waitPhase(frame, ['cancelled', 'failed', 'done'], 10_000), 'cancelled');
     // Nothing keeps computing: the extension host idles and no more layers arrive.
@@ -228,11 +250,17 @@ describe('Weight Spectra in VS Code (code-server)', () => {
 
   step('closing a running report tab stops its worker', 180_000, async () => {
     await vs.closeAllEditors();
-    await until('no worker thread', 30_000, () => workerThreads() === 0);
+    await noAnalysisRunning('no analysis before this one', 30_000);
     await vs.openFromExplorer(FILES.big);
     const frame = await reportFrame();
     await until('the first layer', 120_000, async () => (await frame.locator('tr[data-name]').count()) > 0, 250);
+    assert.ok(workerThreads() > idleWorkerThreads!, 'a worker thread runs the analysis');
     await vs.closeAllEditors();
-    await until('the worker thread to end after the tab closed', 15_000, () => workerThreads() === 0, 100);
+    await noAnalysisRunning('the worker thread to end after the tab closed', 15_000);
+  });
+
+  step('after all these analyses no thread was left behind', 60_000, async () => {
+    assert.equal(await settledWorkerThreads(), idleWorkerThreads);
+    assert.equal(vs.extensionHostPid(), extensionHost, 'the same extension host ran every test');
   });
 });

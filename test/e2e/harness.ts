@@ -123,9 +123,18 @@ export function commandLine(pid: number): string {
   }
 }
 
+function readProc(pid: number, file: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    throw new Error(`process ${pid} has exited (${commandLine(pid) || 'no command line'})`);
+  }
+}
+
 /** Names (comm) of the threads of `pid`. Node names its worker_threads "WorkerThread"; threads they start inherit it. */
 export function threadNames(pid: number): string[] {
   const names: string[] = [];
+  readProc(pid, 'stat');
   for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       names.push(fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
@@ -138,7 +147,7 @@ export function threadNames(pid: number): string[] {
 
 /** CPU time (user + system) of `pid` so far, in seconds. */
 export function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readProc(pid, 'stat');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
 }
@@ -302,9 +311,16 @@ export class VsCode {
   async explorerContextAction(name: string, label: string): Promise<void> {
     const row = this.explorerRow(name);
     await row.click({ button: 'right', timeout: 15_000 });
-    const item = this.page.locator('.context-view .action-item .action-label', { hasText: label });
-    await item.first().waitFor({ state: 'visible', timeout: 15_000 });
-    await item.first().click();
+    const menu = this.page.locator('.context-view .monaco-menu');
+    const item = menu.locator('.action-item .action-label', { hasText: label }).first();
+    await item.waitFor({ state: 'visible', timeout: 15_000 });
+    // A click in the menu's first moments can be taken for the release of the right button and ignored: retry.
+    for (let attempt = 0; ; attempt++) {
+      await sleep(300);
+      await item.click({ timeout: 5_000 }).catch(() => {});
+      if (await until('the context menu to close', 3_000, async () => (await menu.count()) === 0).then(() => true, () => false)) return;
+      if (attempt === 2) throw new Error(`the context menu entry "${label}" did not run`);
+    }
   }
 
   /** Opens `name` as a user does: a click on its explorer row. */
@@ -314,14 +330,25 @@ export class VsCode {
 
   /** Runs a command from the palette by its title ("Category: Title"). */
   async runCommand(title: string): Promise<void> {
-    await this.page.locator('.monaco-workbench .part.editor').click({ position: { x: 5, y: 5 } });
-    await this.page.keyboard.press('Control+Shift+P');
-    const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await this.page.keyboard.type(title, { delay: 10 });
-    const row = this.page.locator('.quick-input-widget .monaco-list-row', { hasText: title });
-    await row.first().waitFor({ state: 'visible', timeout: 10_000 });
-    await this.page.keyboard.press('Enter');
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('input.input');
+    const row = widget.locator('.monaco-list-row', { hasText: title }).first();
+    // Focus can sit in a webview (keys are forwarded) or move while the palette opens: retry until the row shows.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Escape');
+      await this.page.locator('.part.statusbar').click({ position: { x: 600, y: 10 }, timeout: 5_000 }).catch(() => {});
+      await this.page.keyboard.press('Control+Shift+P');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.fill(`>${title}`);
+        await row.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.press('Enter');
+        await widget.waitFor({ state: 'hidden', timeout: 5_000 });
+        return;
+      } catch (e) {
+        if (attempt === 3) throw new Error(`could not run "${title}" from the command palette: ${(e as Error).message}`);
+      }
+    }
   }
 
   async closeAllEditors(): Promise<void> {
@@ -329,9 +356,9 @@ export class VsCode {
     await until('all editors to close', 10_000, async () => (await this.page.locator('.tabs-container .tab').count()) === 0);
   }
 
-  /** Title texts of the open editor tabs. */
+  /** Accessible titles of the open editor tabs ("name" or "name, preview"). */
   async tabTitles(): Promise<string[]> {
-    return (await this.page.locator('.tabs-container .tab .label-name').allTextContents()).map((s) => s.trim());
+    return this.page.locator('.tabs-container .tab').evaluateAll((tabs) => tabs.map((t) => t.getAttribute('aria-label') ?? ''));
   }
 
   /** The frame (inside the webview's nested iframes) that has `selector`, waiting up to `timeoutMs`. */
