@@ -2,13 +2,15 @@ import { bandIndex, bandToTridiagonal, lowerBand, type LowerBand } from './band-
 import { panelQr } from './panel-qr';
 import { tridiagonalEigenvalues } from './symmetric-eigen';
 import { wasmKernels } from './wasm/kernels';
+import { giveWork, takeWork } from './workspace';
 
 /**
  * The matrix products of the dense → band reduction, run by a GEMM engine (onnxruntime). All arrays row-major float64.
  * Notation of one panel step (A₀ = the trailing matrix at the last refresh, c×c; the panel's reflectors act on rows
- * s..c−1, m = c − s; U, S = the V and Y blocks of the J earlier panels since the refresh, rows s..c−1):
+ * s..c−1, m = c − s; U = [U₁ … U_j], S = [S₁ … S_j] = the V and Y blocks of the j earlier panels since the refresh,
+ * rows s..c−1, each passed as a view of its own array):
  *   X = (A₀[s:, s:] V − U (Sᵀ V) − S (Uᵀ V)) T,   Y = X − ½ V Tᵀ (Vᵀ X)
- *   next = blk − [U V] [S Y][0:bb]ᵀ − [S Y] [U V][0:bb]ᵀ        (blk = A₀[s:, s:s+bb]: the next panel's strip)
+ *   next = A₀[s:, s:s+bb] − [U V] [S Y][0:bb]ᵀ − [S Y] [U V][0:bb]ᵀ        (the next panel's strip)
  */
 export interface BandReductionKernels {
   step(args: {
@@ -20,14 +22,14 @@ export interface BandReductionKernels {
     vp: Float64Array;
     k: number;
     t: Float64Array;
-    u: Float64Array;
-    s: Float64Array;
-    j: number;
-    blk: Float64Array;
+    /** Per earlier panel: its V and Y rows s..c−1 (m×ks[i]). */
+    u: Float64Array[];
+    s: Float64Array[];
+    ks: number[];
     bb: number;
   }): Promise<{ y: Float64Array; next: Float64Array }>;
-  /** out (c2×c2) = A₀[q:, q:] − [U S][U S]ᵀ-style rank-2J update: out = a[:, q:] − us suᵀ, a = rows q.. of A₀ (c2×c). */
-  refresh(args: { a: Float64Array; c2: number; c: number; q: number; us: Float64Array; su: Float64Array; j: number; out: Float64Array }): Promise<void>;
+  /** out (c2×c2) = A₀[q:, q:] − U Sᵀ − S Uᵀ, a = rows q.. of A₀ (c2×c), u/s = rows q.. of every panel's V and Y. */
+  refresh(args: { a: Float64Array; c2: number; c: number; q: number; u: Float64Array[]; s: Float64Array[]; ks: number[]; out: Float64Array }): Promise<void>;
 }
 
 export interface TwoStageOptions {
@@ -75,77 +77,71 @@ export async function reduceToBand(a: Float64Array, n: number, kernels: BandRedu
   let strip: Float64Array = new Float64Array(c * bw); // A_current[p:, p:p+bw]
   for (let i = 0; i < c; i++) for (let j = 0; j < bw; j++) strip[i * bw + j] = a0[i * c + j];
   const T = new Float64Array(b * b);
-  // Reused work space (fresh memory is expensive: page faults), sized for the first, largest panel.
-  const qrWork = new Float64Array(n * b + b + b * b);
   const wasm = opts.kernels === 'typescript' ? undefined : wasmKernels();
-  const vpBuf = new Float64Array(n * b);
-  const histBuf = new Float64Array(4 * n * perRefresh * b);
-  const blkBuf = new Float64Array(n * b);
-  for (;;) {
-    const rows = c - p;
-    bw = Math.min(b, rows);
-    for (let i = 0; i < bw; i++) for (let j = 0; j <= i; j++) band.data[bandIndex(band, q + p + i, q + p + j)] = strip[i * bw + j];
-    const m = rows - bw;
-    if (m <= 0) break;
-    const s = p + bw;
-    const panel = strip.subarray(bw * bw, rows * bw);
-    const v = new Float64Array(m * Math.min(m, bw));
-    const k = wasm ? wasm.panelQr(panel, m, bw, v, T) : panelQr(panel, m, bw, v, T, qrWork);
-    for (let i = 0; i < k; i++) for (let j = i; j < bw; j++) band.data[bandIndex(band, q + s + i, q + p + j)] = panel[i * bw + j];
-    const vp = vpBuf.subarray(0, c * k);
-    vp.fill(0, 0, s * k);
-    vp.set(v, s * k);
-    const J = panels.reduce((t, x) => t + x.k, 0);
-    const us = packRows(panels, 'v', s, c, J, histBuf.subarray(0, (c - s) * J));
-    const ss = packRows(panels, 'y', s, c, J, histBuf.subarray((c - s) * J, 2 * (c - s) * J));
-    const bb = Math.min(b, m);
-    const blk = blkBuf.subarray(0, m * bb);
-    for (let i = 0; i < m; i++) {
-      const row = (s + i) * c + s;
-      for (let j = 0; j < bb; j++) blk[i * bb + j] = a0[row + j];
+  const qrWork = wasm ? undefined : takeWork(n * b + b + b * b);
+  const vpBuf = takeWork(n * b);
+  // V of the panels since the last refresh (at most perRefresh + 1 of them), slot by slot.
+  const vSlab = takeWork((perRefresh + 1) * n * b);
+  try {
+    for (;;) {
+      const rows = c - p;
+      bw = Math.min(b, rows);
+      for (let i = 0; i < bw; i++) for (let j = 0; j <= i; j++) band.data[bandIndex(band, q + p + i, q + p + j)] = strip[i * bw + j];
+      const m = rows - bw;
+      if (m <= 0) break;
+      const s = p + bw;
+      const panel = strip.subarray(bw * bw, rows * bw);
+      const v = vSlab.subarray(panels.length * n * b, panels.length * n * b + m * Math.min(m, bw));
+      const k = wasm ? wasm.panelQr(panel, m, bw, v, T) : panelQr(panel, m, bw, v, T, qrWork);
+      for (let i = 0; i < k; i++) for (let j = i; j < bw; j++) band.data[bandIndex(band, q + s + i, q + p + j)] = panel[i * bw + j];
+      const vp = vpBuf.subarray(0, c * k);
+      vp.fill(0, 0, s * k);
+      vp.set(v, s * k);
+      const bb = Math.min(b, m);
+      const { y, next } = await kernels.step({
+        a: a0.subarray(s * c, c * c),
+        m,
+        c,
+        vp,
+        k,
+        t: T.subarray(0, k * k),
+        u: rowsFrom(panels, 'v', s),
+        s: rowsFrom(panels, 'y', s),
+        ks: panels.map((x) => x.k),
+        bb,
+      });
+      panels.push({ s, k, v, y });
+      strip = next;
+      p = s;
+      if (panels.length >= perRefresh && c - p > b) {
+        // Rewrite the trailing matrix with every delayed update: A₀ ← (A₀ − U Sᵀ − S Uᵀ)[p:, p:].
+        const c2 = c - p;
+        spare ??= takeWork(c2 * c2);
+        const out = spare.subarray(0, c2 * c2);
+        const ks = panels.map((x) => x.k);
+        await kernels.refresh({ a: a0.subarray(p * c, c * c), c2, c, q: p, u: rowsFrom(panels, 'v', p), s: rowsFrom(panels, 'y', p), ks, out });
+        spare = a0;
+        a0 = out;
+        q += p;
+        c = c2;
+        p = 0;
+        panels = [];
+      }
     }
-    const { y, next } = await kernels.step({ a: a0.subarray(s * c, c * c), m, c, vp, k, t: T.subarray(0, k * k), u: us, s: ss, j: J, blk, bb });
-    panels.push({ s, k, v, y });
-    strip = next;
-    p = s;
-    if (panels.length >= perRefresh && c - p > b) {
-      // Rewrite the trailing matrix with every delayed update: A₀ ← (A₀ − U Sᵀ − S Uᵀ)[p:, p:].
-      const c2 = c - p;
-      const J2 = J + k;
-      const us = histBuf.subarray(0, c2 * 2 * J2);
-      const su = histBuf.subarray(c2 * 2 * J2, c2 * 4 * J2);
-      packRows(panels, 'v', p, c, J2, us, 2 * J2, 0);
-      packRows(panels, 'y', p, c, J2, us, 2 * J2, J2);
-      packRows(panels, 'y', p, c, J2, su, 2 * J2, 0);
-      packRows(panels, 'v', p, c, J2, su, 2 * J2, J2);
-      spare ??= new Float64Array(c2 * c2);
-      const out = spare.subarray(0, c2 * c2);
-      await kernels.refresh({ a: a0.subarray(p * c, c * c), c2, c, q: p, us, su, j: J2, out });
-      spare = a0;
-      a0 = out;
-      q += p;
-      c = c2;
-      p = 0;
-      panels = [];
-    }
+  } finally {
+    // `a` is the caller's; the refresh buffers that are not `a` go back to the pool.
+    const ownA0 = a0.buffer !== a.buffer ? new Float64Array(a0.buffer) : undefined;
+    const ownSpare = spare && spare.buffer !== a.buffer ? new Float64Array(spare.buffer) : undefined;
+    giveWork(qrWork, vpBuf, vSlab, ownA0, ownSpare);
   }
   return band;
 }
 
-/** Rows from..c−1 of the panels' V (or Y) blocks side by side into out (row stride `stride`, starting at column `col0`). */
-function packRows(panels: Panel[], which: 'v' | 'y', from: number, c: number, J: number, out: Float64Array, stride = J, col0 = 0): Float64Array {
-  const m = c - from;
-  let col = col0;
-  for (const p of panels) {
+/** Views of rows from..c−1 of every panel's V (or Y) block (each panel's rows start at its own s). */
+function rowsFrom(panels: Panel[], which: 'v' | 'y', from: number): Float64Array[] {
+  return panels.map((p) => {
     const src = p[which];
-    const skip = from - p.s;
-    const k = p.k;
-    for (let i = 0; i < m; i++) {
-      const o = i * stride + col;
-      const r = (skip + i) * k;
-      for (let t = 0; t < k; t++) out[o + t] = src[r + t];
-    }
-    col += k;
-  }
-  return out;
+    const start = (from - p.s) * p.k;
+    return src.subarray(start, start + (src.length / p.k - (from - p.s)) * p.k);
+  });
 }
