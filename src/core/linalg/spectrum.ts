@@ -11,6 +11,8 @@ export interface GramBackend {
    * same float64 accuracy; absent → the TypeScript one-stage solver.
    */
   eigenvalues?: (a: Float64Array, n: number) => Promise<Float64Array>;
+  /** The Gram on a chosen side: 'cols' = WᵀW (cols×cols), 'rows' = WWᵀ; lets FARMS share one Gram between windows. */
+  sideGram?: (m: Matrix, side: 'rows' | 'cols') => Promise<{ gram: Float64Array; n: number }>;
 }
 
 /** Below this order the one-stage TypeScript reduction is faster than the GEMM-based two-stage one. */
@@ -36,8 +38,16 @@ export async function matrixSpectrum(m: Matrix, opts: { scale?: number; gram?: G
   const scaled = applyScale(m, opts.scale ?? 1);
   const backend = opts.gram ?? typescriptGram;
   const { gram, n } = await backend(scaled.m);
+  return spectrumFromGram(scaled.m, gram, n, backend, scaled.s2);
+}
+
+/**
+ * The spectrum of a matrix from its float64 Gram (overwritten): the backend's eigen-solver, and the direct SVD of the
+ * matrix (`m` may be a thunk, built only then) when the Gram is ill-conditioned.
+ */
+export async function spectrumFromGram(m: Matrix | (() => Matrix), gram: Float64Array, n: number, backend: GramBackend = typescriptGram, s2 = 1): Promise<Spectrum> {
   const ev = backend.eigenvalues && n >= TWO_STAGE_MIN_ORDER ? await backend.eigenvalues(gram, n) : symmetricEigenvalues(gram, n);
-  return spectrumFromEigenvalues(scaled.m, ev, n, scaled.s2);
+  return spectrumFromEigenvalues(m, ev, n, s2);
 }
 
 /** The same on the calling thread with the TypeScript Gram (small matrices: FARMS conv blocks, tests). */
@@ -60,12 +70,13 @@ function applyScale(m: Matrix, scale: number): { m: Matrix; s2: number } {
   return { m: { rows: m.rows, cols: m.cols, data: scaled }, s2: 1 };
 }
 
-function spectrumFromEigenvalues(m: Matrix, ev: Float64Array, n: number, s2: number): Spectrum {
+function spectrumFromEigenvalues(matrix: Matrix | (() => Matrix), ev: Float64Array, n: number, s2: number): Spectrum {
   const top = ev[n - 1];
   if (n > 0 && top > 0 && ev[0] >= top * GRAM_RELIABLE_RATIO) {
     if (s2 !== 1) for (let i = 0; i < n; i++) ev[i] *= s2;
     return { evals: ev, method: 'gram' };
   }
+  const m = typeof matrix === 'function' ? matrix() : matrix;
   const sv = singularValues(Float64Array.from(m.data as ArrayLike<number>), m.rows, m.cols);
   const evals = new Float64Array(sv.length);
   for (let i = 0; i < sv.length; i++) evals[i] = sv[i] * sv[i] * s2;

@@ -1,13 +1,13 @@
-import { farmsConv2d, farmsLinear, farmsConfig, planWindows, type FarmsConfig } from '../../analysis/farms';
+import { farmsConv2d, farmsLinear, farmsConfig, planWindows, type FarmsConfig, type FarmsWindow } from '../../analysis/farms';
 import type { TensorData } from '../../checkpoint/types';
-import { matrixSpectrum, matrixSpectrumSync, type GramBackend } from '../../linalg/spectrum';
+import { matrixSpectrum, matrixSpectrumSync, spectrumFromGram, type GramBackend } from '../../linalg/spectrum';
 import type { FarmsResult } from '../../report/model';
 import { extractMatrix, type Matrix } from '../../tensor/matrix-view';
 import type { LayerPlan } from './plan';
 
-/** Copies W[r0:r0+r, c0:c0+c] of a row-major matrix (optionally of its transpose) into a new matrix. */
+/** Copies W[r0:r0+r, c0:c0+c] of a row-major matrix (optionally of its transpose) into a new matrix of the same type. */
 function window(m: Matrix, r0: number, c0: number, r: number, c: number, transposed = false): Matrix {
-  const out = new Float32Array(r * c);
+  const out = m.data instanceof Float64Array ? new Float64Array(r * c) : new Float32Array(r * c);
   const src = m.data;
   if (!transposed) {
     for (let i = 0; i < r; i++) {
@@ -21,6 +21,54 @@ function window(m: Matrix, r0: number, c0: number, r: number, c: number, transpo
   return { rows: r, cols: c, data: out };
 }
 
+const key = (rs: number, cs: number, re: number, ce: number) => `${rs},${cs},${re},${ce}`;
+
+/** Square windows at least this large share one Gram per row (or column) range instead of one Gram each. */
+const SHARED_GRAM_MIN = 256;
+
+/**
+ * Eigenvalues of WᵀW for every distinct window. Square windows of a grid overlap heavily: the windows of one row range
+ * [rs, re) are principal submatrices of that range's column Gram W[rs:re, :]ᵀ W[rs:re, :], so one Gram (onnxruntime,
+ * float64) serves a whole row of windows — the LLaMA setting needs 15 Grams of 4096² instead of 225 of 2000² (same
+ * products, summed in a different order). Tall layers share column Grams of row ranges, wide ones row Grams of column
+ * ranges, so the shared Gram is min(rows, cols)². Ill-conditioned windows still take the direct SVD.
+ */
+async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBackend): Promise<Map<string, Float64Array>> {
+  const cache = new Map<string, Float64Array>();
+  const unique = [...new Map(windows.map((w) => [key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), w])).values()];
+  const square = unique.every((w) => w.rowEnd - w.rowStart === w.colEnd - w.colStart);
+  const size = unique.length ? unique[0].rowEnd - unique[0].rowStart : 0;
+  const sideGram = gram?.sideGram;
+  if (!gram || !sideGram || !square || size < SHARED_GRAM_MIN) {
+    for (const w of unique) {
+      const spec = await matrixSpectrum(window(m, w.rowStart, w.colStart, w.rowEnd - w.rowStart, w.colEnd - w.colStart), { gram });
+      cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals);
+    }
+    return cache;
+  }
+  const byRows = m.rows >= m.cols;
+  const groups = new Map<string, FarmsWindow[]>();
+  for (const w of unique) {
+    const g = byRows ? `${w.rowStart},${w.rowEnd}` : `${w.colStart},${w.colEnd}`;
+    groups.set(g, [...(groups.get(g) ?? []), w]);
+  }
+  for (const group of groups.values()) {
+    const first = group[0];
+    const block: Matrix = byRows
+      ? { rows: first.rowEnd - first.rowStart, cols: m.cols, data: m.data.subarray(first.rowStart * m.cols, first.rowEnd * m.cols) as TensorData }
+      : window(m, 0, first.colStart, m.rows, first.colEnd - first.colStart);
+    const { gram: shared, n } = await sideGram(block, byRows ? 'cols' : 'rows');
+    for (const w of group) {
+      const from = byRows ? w.colStart : w.rowStart;
+      const sub = new Float64Array(size * size);
+      for (let i = 0; i < size; i++) sub.set(shared.subarray((from + i) * n + from, (from + i) * n + from + size), i * size);
+      const spec = await spectrumFromGram(() => window(m, w.rowStart, w.colStart, size, size), sub, size, gram);
+      cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals);
+    }
+  }
+  return cache;
+}
+
 /**
  * FARMS for one layer (Hu et al. 2025). Linear: every window's eigenvalues are computed first (through the Gram
  * backend, e.g. onnxruntime), then pooled and fitted by src/core/analysis/farms.ts. Conv2D: the authors'
@@ -31,15 +79,8 @@ export async function farmsForLayer(plan: LayerPlan, data: TensorData, overrides
   const fit = config.fix_fingers ?? 'full';
   if (plan.layout.type === 'dense') {
     const m = extractMatrix(data, plan.layout, 0);
-    const windows = planWindows(m.rows, m.cols, config).windows;
-    const cache = new Map<string, Float64Array>();
-    for (const w of windows) {
-      const key = `${w.rowStart},${w.colStart},${w.rowEnd},${w.colEnd}`;
-      if (cache.has(key)) continue;
-      const spec = await matrixSpectrum(window(m, w.rowStart, w.colStart, w.rowEnd - w.rowStart, w.colEnd - w.colStart), { gram });
-      cache.set(key, spec.evals);
-    }
-    const outcome = farmsLinear(m.rows, m.cols, (rs, cs, r, c) => cache.get(`${rs},${cs},${rs + r},${cs + c}`)!, config);
+    const cache = await windowSpectra(m, planWindows(m.rows, m.cols, config).windows, gram);
+    const outcome = farmsLinear(m.rows, m.cols, (rs, cs, r, c) => cache.get(key(rs, cs, rs + r, cs + c))!, config);
     if (outcome.skipped) return { skipped: outcome.reason };
     const r = outcome.result;
     return { alpha: r.alpha, D: r.D, xmin: r.xmin, num_windows: r.num_windows, n_eigs: r.n_eigs, fit, alpha_hat: r.alpha_hat, stable_rank: r.stable_rank, spectral_norm: r.spectral_norm };

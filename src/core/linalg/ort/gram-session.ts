@@ -89,9 +89,8 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
       // Fails here, not at the first layer, when the provider cannot run the kernel.
       await session({ blocks: 1, tall: true, input: 'float32', precision });
       let band: Promise<OrtBandKernels> | undefined;
-      const gram = async (m: Matrix) => {
-        // Square matrices take the wide path: WWᵀ and WᵀW have the same eigenvalues.
-        const tall = m.rows > m.cols;
+      const gramOn = async (m: Matrix, side: 'rows' | 'cols') => {
+        const tall = side === 'cols';
         const n = tall ? m.cols : m.rows;
         const input = m.data instanceof Float32Array ? 'float32' : 'float64';
         const blocks = blocksFor(n);
@@ -107,8 +106,10 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
         await s.run(feeds, { G: new (ort().Tensor)('float64', g, [n, n]) });
         return { gram: g, n };
       };
+      // Square matrices take the wide path: WWᵀ and WᵀW have the same eigenvalues.
+      const gram = (m: Matrix) => gramOn(m, m.rows > m.cols ? 'cols' : 'rows');
       const eigenvalues = async (a: Float64Array, n: number) => symmetricEigenvaluesTwoStage(a, n, await (band ??= createOrtBandKernels(options, precision)));
-      const backend: GramBackend = Object.assign(gram, { eigenvalues });
+      const backend: GramBackend = Object.assign(gram, { eigenvalues, sideGram: gramOn });
       return {
         backend,
         provider,
