@@ -123,11 +123,25 @@ const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 
 /** One line for the notification: what was written, parameters before → after, the worst relative error. */
 export function compressSummary(r: CompressReport): string {
   const t = r.totals;
-  const saved = t.params_before ? (100 * (1 - t.params_after / t.params_before)).toFixed(1) : '0.0';
   const worst = r.layers.reduce((m, l) => Math.max(m, l.rel_error), 0);
+  const compressed = r.layers.filter((l) => l.compressed);
+  const kept = compressed.reduce((a, l) => a + l.rank, 0);
+  const full = compressed.reduce((a, l) => a + l.full_rank, 0);
+  const percent = (after: number, before: number) => (before ? (100 * (1 - after / before)).toFixed(1) : '0.0');
+  let size: string;
+  if (r.emit === 'dense') {
+    size = `same shapes and parameter count (${formatCount(t.params_before)}), rank-limited`;
+  } else if (r.emit === 'lora') {
+    // The base holds the residual at full size; the adapter is what the rank decides.
+    const before = compressed.reduce((a, l) => a + l.params_before, 0);
+    const after = compressed.reduce((a, l) => a + l.params_after, 0);
+    size = `adapter of ${formatCount(after)} parameters for layers of ${formatCount(before)} (${percent(after, before)} % fewer), residual base beside it`;
+  } else {
+    size = `parameters ${formatCount(t.params_before)} → ${formatCount(t.params_after)} (${percent(t.params_after, t.params_before)} % fewer)`;
+  }
   let text =
-    `Compressed ${path.basename(r.input)} → ${path.basename(r.output)} (${r.emit}): ${t.compressed_layers} of ${t.layers} weight matrices, ` +
-    `parameters ${formatCount(t.params_before)} → ${formatCount(t.params_after)} (${saved} % fewer), worst rel_error ${fmt(worst)}.`;
+    `Compressed ${path.basename(r.input)} → ${path.basename(r.output)} (${r.emit}): ${t.compressed_layers} of ${t.layers} weight matrices` +
+    `${full ? ` (ranks ${formatCount(kept)} of ${formatCount(full)} kept)` : ''}, ${size}, worst rel_error ${fmt(worst)}.`;
   if (r.onnx_check && 'outputs' in r.onnx_check) {
     const worstOut = r.onnx_check.outputs.reduce((m, o) => Math.max(m, o.rel_error), 0);
     text += ` onnxruntime check: output rel_error ${fmt(worstOut)}.`;

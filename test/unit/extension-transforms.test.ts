@@ -136,7 +136,17 @@ describe('Compress… choices', () => {
     const report = await job.result;
     assert.deepEqual(JSON.parse(JSON.stringify(report)), expected);
     const summary = compressSummary(report);
-    assert.match(summary, /^Compressed st_mixed\.safetensors → st_mixed-compressed\.safetensors \(dense\): \d+ of 5 weight matrices, parameters [\d,]+ → [\d,]+ \(\d+\.\d % fewer\), worst rel_error [\d.e+-]+\.$/);
+    const compressed = report.layers.filter((l) => l.compressed);
+    assert.ok(compressed.length > 0);
+    const kept = compressed.reduce((a, l) => a + l.rank, 0).toLocaleString('en-US');
+    const full = compressed.reduce((a, l) => a + l.full_rank, 0).toLocaleString('en-US');
+    assert.match(
+      summary,
+      new RegExp(`^Compressed st_mixed\\.safetensors → st_mixed-compressed\\.safetensors \\(dense\\): ${compressed.length} of 5 weight matrices \\(ranks ${kept} of ${full} kept\\), same shapes and parameter count \\([\\d,]+\\), rank-limited, worst rel_error [\\d.e+-]+\\.$`),
+    );
+    const factorized = compressSummary({ ...report, emit: 'factorized', totals: { ...report.totals, params_after: report.totals.params_before / 2 } });
+    assert.match(factorized, /parameters 721,024 → 360,512 \(50\.0 % fewer\)/);
+    assert.match(compressSummary({ ...report, emit: 'lora' }), /\(lora\): .* adapter of [\d,]+ parameters for layers of [\d,]+ \(\d+\.\d % fewer\), residual base beside it/);
     assert.equal(shellLine(['compress', '/a b/it\'s.safetensors', '--energy', '0.9']), `weight-spectra compress '/a b/it'\\''s.safetensors' --energy 0.9`);
   });
 });
