@@ -139,6 +139,12 @@ export function compressSummary(r: CompressReport): string {
   } else {
     size = `parameters ${formatCount(t.params_before)} → ${formatCount(t.params_after)} (${percent(t.params_after, t.params_before)} % fewer)`;
   }
+  if (compressed.length === 0) {
+    const reasons = new Map<string, number>();
+    for (const l of r.layers) reasons.set(l.reason ?? 'unchanged', (reasons.get(l.reason ?? 'unchanged') ?? 0) + 1);
+    const why = [...reasons].map(([reason, n]) => `${reason} ×${n}`).join('; ');
+    return `Wrote ${path.basename(r.output)}, but none of the ${t.layers} weight matrices of ${path.basename(r.input)} was compressed (${why}): ask for a stronger reduction.`;
+  }
   let text =
     `Compressed ${path.basename(r.input)} → ${path.basename(r.output)} (${r.emit}): ${t.compressed_layers} of ${t.layers} weight matrices` +
     `${full ? ` (ranks ${formatCount(kept)} of ${formatCount(full)} kept)` : ''}, ${size}, worst rel_error ${fmt(worst)}.`;

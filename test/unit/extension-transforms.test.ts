@@ -146,6 +146,11 @@ describe('Compress… choices', () => {
     );
     const factorized = compressSummary({ ...report, emit: 'factorized', totals: { ...report.totals, params_after: report.totals.params_before / 2 } });
     assert.match(factorized, /parameters 721,024 → 360,512 \(50\.0 % fewer\)/);
+    const nothing = report.layers.map((l) => ({ ...l, compressed: false, rank: l.full_rank, reason: 'factorizing saves nothing: r(m+n) ≥ mn' }));
+    assert.equal(
+      compressSummary({ ...report, layers: nothing }),
+      'Wrote st_mixed-compressed.safetensors, but none of the 5 weight matrices of st_mixed.safetensors was compressed (factorizing saves nothing: r(m+n) ≥ mn ×5): ask for a stronger reduction.',
+    );
     assert.match(compressSummary({ ...report, emit: 'lora' }), /\(lora\): .* adapter of [\d,]+ parameters for layers of [\d,]+ \(\d+\.\d % fewer\), residual base beside it/);
     assert.equal(shellLine(['compress', '/a b/it\'s.safetensors', '--energy', '0.9']), `weight-spectra compress '/a b/it'\\''s.safetensors' --energy 0.9`);
   });
