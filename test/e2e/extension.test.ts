@@ -110,7 +110,7 @@ describe('Weight Spectra in VS Code (code-server)', () => {
     await until(`${what} (WorkerThread threads back to ${idleWorkerThreads}: ${threadNames(extensionHost).join(',')})`, timeoutMs, () => workerThreads() <= idleWorkerThreads!, 100);
   }
 
-  async function openAndCheckReport(file: string, open: () => Promise<void>, shot: string): Promise<Frame> {
+  async function openAndCheckReport(file: string, open: () => Promise<unknown>, shot: string): Promise<Frame> {
     const expected = cliLayerCount(path.join(vs.workspace, file));
     await vs.closeAllEditors();
     await open();
@@ -201,7 +201,7 @@ describe('Weight Spectra in VS Code (code-server)', () => {
   });
 
   /** Starts the long analysis, waits for its first layers, cancels with `cancel`, then checks the worker is gone. */
-  async function cancelLongAnalysis(start: () => Promise<void>, cancel: (frame: Frame) => Promise<void>, shot: string): Promise<void> {
+  async function cancelLongAnalysis(start: () => Promise<unknown>, cancel: (frame: Frame) => Promise<void>, shot: string): Promise<void> {
     await noAnalysisRunning('no analysis before this one', 30_000);
     await start();
     const frame = await reportFrame();

@@ -307,8 +307,8 @@ export class VsCode {
     return this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
   }
 
-  /** Right-click `name` in the explorer and pick `label` from the context menu. */
-  async explorerContextAction(name: string, label: string): Promise<void> {
+  /** Right-click `name` in the explorer and pick `label` from the context menu; returns when (Date.now()) it was picked. */
+  async explorerContextAction(name: string, label: string): Promise<number> {
     const row = this.explorerRow(name);
     await row.click({ button: 'right', timeout: 15_000 });
     const menu = this.page.locator('.context-view .monaco-menu');
@@ -317,8 +317,9 @@ export class VsCode {
     // A click in the menu's first moments can be taken for the release of the right button and ignored: retry.
     for (let attempt = 0; ; attempt++) {
       await sleep(300);
+      const clicked = Date.now();
       await item.click({ timeout: 5_000 }).catch(() => {});
-      if (await until('the context menu to close', 3_000, async () => (await menu.count()) === 0).then(() => true, () => false)) return;
+      if (await until('the context menu to close', 3_000, async () => (await menu.count()) === 0).then(() => true, () => false)) return clicked;
       if (attempt === 2) throw new Error(`the context menu entry "${label}" did not run`);
     }
   }
