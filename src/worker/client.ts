@@ -48,7 +48,7 @@ export interface JobCallbacks {
   onLayer?: (layer: LayerResult, done: number, total: number, bytesRead: number) => void;
 }
 
-/** If a cancelled worker has not unwound by then, it is terminated anyway. */
+/** A worker that has not ended this long after its job ended or was cancelled is terminated anyway. */
 const CANCEL_GRACE_MS = 30_000;
 
 function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerMessage) => T | undefined, cb: JobCallbacks): JobHandle<T> {
@@ -65,10 +65,15 @@ function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerM
     settled = true;
     f();
   };
-  /** The worker is idle (it reported its end): ending the thread now is safe. */
+  /**
+   * The job reported its end; the worker still releases its native resources (onnxruntime sessions, files) and then
+   * ends by itself. Terminating it meanwhile could land inside a native call, so only a worker that has not ended
+   * after the grace period is terminated.
+   */
   const stopWorker = () => {
-    if (graceTimer) clearTimeout(graceTimer);
-    void worker.terminate();
+    if (graceTimer) return;
+    graceTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
+    graceTimer.unref();
   };
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === FromWorker.Progress) {
@@ -101,8 +106,7 @@ function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerM
       Atomics.store(new Int32Array(cancelFlag), 0, 1);
       worker.postMessage({ type: ToWorker.Cancel, jobId: request.jobId });
       settleOnce(() => settle.reject(new JobFailedError('cancelled', 'cancelled')));
-      graceTimer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
-      graceTimer.unref();
+      stopWorker();
     },
   };
 }

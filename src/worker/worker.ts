@@ -72,5 +72,7 @@ parentPort?.on('message', (req: WorkerRequest) => {
     .finally(() => {
       cancelled.delete(req.jobId);
       setCancellationCheck(undefined);
+      // One job per thread: with the job's native resources released, let the thread end by itself.
+      parentPort?.close();
     });
 });
