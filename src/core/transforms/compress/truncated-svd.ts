@@ -30,7 +30,9 @@ export async function truncatedSvd(m: Matrix, rank: number, gram?: GramBackend):
   const small = Math.min(rows, cols);
   const r = Math.max(0, Math.min(rank, small));
   const tall = rows >= cols;
-  const { gram: g, n } = gram ? await gram(m) : gramSmallSide(m);
+  // XᵀX with X = W (tall or square) or Wᵀ (wide): ask the backend for that side explicitly (a backend's default may
+  // take WWᵀ for square matrices, which has the same eigenvalues but the other singular vectors).
+  const { gram: g, n } = gram?.sideGram ? await gram.sideGram(m, tall ? 'cols' : 'rows') : gramSmallSide(m);
   const eig = symmetricEigen(g, n);
   // Top-r eigenvectors, descending: row i of vr is v_i (length n).
   const vr = new Float64Array(r * n);
