@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from 'playwright-core';
 import { writeSafetensors } from '../../bench/synthetic';
-import { cliLayerCount, cpuSeconds, EXTENSION_ID, FIXTURES, sleep, threadNames, until, VsCode } from './harness';
+import { cliLayerCount, cpuSeconds, EXTENSION_ID, FIXTURES, RESULTS, sleep, threadNames, until, VsCode } from './harness';
 
 const FILES = {
   oracle: 'public.safetensors',
@@ -32,6 +32,8 @@ describe('Weight Spectra in VS Code (code-server)', () => {
   let extensionHost: number;
 
   before(async () => {
+    // Screenshots of an earlier run must not pass for this one's.
+    if (fs.existsSync(RESULTS)) for (const f of fs.readdirSync(RESULTS)) if (/^e2e-(?!bench-).*\.png$/.test(f)) fs.rmSync(path.join(RESULTS, f));
     vs = await VsCode.start({
       files: [
         { name: FILES.oracle, from: path.join(FIXTURES, 'oracle', 'public.safetensors') },
@@ -205,7 +207,9 @@ describe('Weight Spectra in VS Code (code-server)', () => {
     await noAnalysisRunning('no analysis before this one', 30_000);
     await start();
     const frame = await reportFrame();
-    await until('the first layer of the long analysis', 120_000, async () => (await frame.locator('tr[data-name]').count()) > 0, 250);
+    // A rerun starts from a report that still shows the cancelled run's rows: wait for the new run first.
+    await waitPhase(frame, ['waiting', 'running'], 30_000);
+    await until('the first layer of the long analysis', 120_000, async () => (await phase(frame)) === 'running' && (await frame.locator('tr[data-name]').count()) > 0, 250);
     assert.ok(workerThreads() > idleWorkerThreads!, `a worker thread runs the analysis: ${threadNames(extensionHost).join(', ')}`);
     await vs.screenshot(`${shot}-running`);
     const before = await layerCount(frame);
