@@ -2,6 +2,7 @@ import type { Matrix } from '../tensor/matrix-view';
 import { singularValues } from './bidiagonal-svd';
 import { gramSmallSide } from './gram';
 import { symmetricEigenvalues } from './symmetric-eigen';
+import { giveWork } from './workspace';
 
 /** Computes the float64 Gram matrix on the small side (TypeScript loops, or onnxruntime MatMul). */
 export interface GramBackend {
@@ -38,7 +39,11 @@ export async function matrixSpectrum(m: Matrix, opts: { scale?: number; gram?: G
   const scaled = applyScale(m, opts.scale ?? 1);
   const backend = opts.gram ?? typescriptGram;
   const { gram, n } = await backend(scaled.m);
-  return spectrumFromGram(scaled.m, gram, n, backend, scaled.s2);
+  try {
+    return await spectrumFromGram(scaled.m, gram, n, backend, scaled.s2);
+  } finally {
+    giveWork(gram);
+  }
 }
 
 /**

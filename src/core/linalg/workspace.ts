@@ -3,7 +3,7 @@
  * 128 MB here), and the eigen-solver needs the same few large buffers layer after layer. A taken array belongs to the
  * caller until it is given back; the pool keeps at most POOL_BYTES.
  */
-const POOL_BYTES = 192 * 2 ** 20;
+const POOL_BYTES = 288 * 2 ** 20;
 const pool: Float64Array[] = [];
 
 /** An array of at least `length` elements (contents undefined). */
@@ -16,7 +16,7 @@ export function takeWork(length: number): Float64Array {
 
 export function giveWork(...arrays: (Float64Array | undefined)[]): void {
   for (const a of arrays) {
-    if (!a || a.length === 0) continue;
+    if (!a || a.length === 0 || pool.some((x) => x.buffer === a.buffer)) continue;
     pool.push(a);
     pool.sort((x, y) => y.length - x.length);
     let bytes = pool.reduce((t, x) => t + x.byteLength, 0);

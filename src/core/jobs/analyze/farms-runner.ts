@@ -2,6 +2,7 @@ import { farmsConv2d, farmsLinear, farmsConfig, planWindows, type FarmsConfig, t
 import type { TensorData } from '../../checkpoint/types';
 import { matrixSpectrum, matrixSpectrumSync, spectrumFromGram, type GramBackend } from '../../linalg/spectrum';
 import type { FarmsResult } from '../../report/model';
+import { giveWork } from '../../linalg/workspace';
 import { extractMatrix, type Matrix } from '../../tensor/matrix-view';
 import type { LayerPlan } from './plan';
 
@@ -65,6 +66,7 @@ async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBacke
       const spec = await spectrumFromGram(() => window(m, w.rowStart, w.colStart, size, size), sub, size, gram);
       cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals);
     }
+    giveWork(shared);
   }
   return cache;
 }
