@@ -181,6 +181,12 @@ export class VsCode {
   port = 0;
   readonly serverLog: string;
   private readonly onExit = () => this.killServer('SIGKILL');
+  /** code-server runs in its own process group, which a Ctrl-C in the terminal does not reach: stop it ourselves. */
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.killServer('SIGKILL');
+    if (!process.env.E2E_KEEP) fs.rmSync(this.tmp, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
 
   private constructor(readonly tmp: string, private readonly log: (line: string) => void) {
     this.workspace = path.join(tmp, 'workspace');
@@ -264,6 +270,8 @@ export class VsCode {
     fs.closeSync(out);
     this.serverPgid = child.pid;
     process.once('exit', this.onExit);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
     child.unref();
     let exited = false;
     child.once('exit', () => (exited = true));
@@ -423,6 +431,8 @@ export class VsCode {
       await until('code-server to exit', 10_000, () => processGroup(pgid).length === 0, 200).catch(() => this.killServer('SIGKILL'));
       await until('code-server to be killed', 5_000, () => processGroup(pgid).length === 0, 200).catch(() => {});
       process.removeListener('exit', this.onExit);
+      process.removeListener('SIGINT', this.onSignal);
+      process.removeListener('SIGTERM', this.onSignal);
       this.serverPgid = undefined;
     }
     if (!process.env.E2E_KEEP) fs.rmSync(this.tmp, { recursive: true, force: true });
