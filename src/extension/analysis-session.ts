@@ -114,6 +114,7 @@ export class AnalysisSession {
         `  done in ${seconds.toFixed(2)} s (first layer after ${((this.firstLayerMs ?? 0) / 1000).toFixed(2)} s): format ${report.model.format}, ` +
           `${s.layers_analysed} analysed, ${s.layers_skipped} skipped, ${s.layers_failed} failed, provider ${report.model.provider}`,
       );
+      for (const f of report.model.provider_fallbacks ?? []) this.hooks.log(`  provider fallback: ${f}`);
       for (const l of report.layers) if (l.error) this.hooks.log(`  layer ${l.name} failed: ${l.error}`, 'error');
       return this.finish(generation, { status: 'done', report });
     } catch (e) {

@@ -38,11 +38,15 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
   const ckpt = await openCheckpoint(req.path);
   const gram = await createOrtGram(options.provider);
   try {
-    for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
+    // With 'auto' (WebGPU, then CUDA, then CPU) falling back is the expected path on most machines: the reasons go
+    // into the report, and only a provider the user asked for by name is worth a status line.
+    if (options.provider !== 'auto') {
+      for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
+    }
     const report = await analyzeCheckpoint(
       ckpt,
       options,
-      { gram: gram.backend, provider: gram.provider },
+      { gram: gram.backend, provider: gram.provider, providerFallbacks: gram.fallbacks },
       {
         shouldStop: isStopped,
         onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total, bytesRead: p.bytesRead }),

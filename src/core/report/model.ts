@@ -135,6 +135,8 @@ export interface AnalysisReport {
     parameters: number;
     /** onnxruntime execution provider that ran the GEMM kernels. */
     provider: string;
+    /** Why earlier providers in the configured order could not run (e.g. no WebGPU adapter, CUDA libraries missing). */
+    provider_fallbacks?: string[];
     seconds: number;
     summary: ModelSummary;
     options?: Record<string, unknown>;

@@ -25,6 +25,8 @@ export interface AnalyzeHooks {
 export interface AnalyzeContext {
   gram?: GramBackend;
   provider: string;
+  /** Why providers before `provider` in the configured order were not used. */
+  providerFallbacks?: readonly string[];
 }
 
 /**
@@ -86,6 +88,7 @@ export async function analyzeCheckpoint(
       format: ckpt.format,
       parameters: parameterCount(ckpt),
       provider: ctx.provider,
+      ...(ctx.providerFallbacks?.length ? { provider_fallbacks: [...ctx.providerFallbacks] } : {}),
       seconds: (performance.now() - started) / 1000,
       summary,
       options: optionsForReport(opts),
