@@ -3,7 +3,7 @@
  * 128 MB here), and the eigen-solver needs the same few large buffers layer after layer. A taken array belongs to the
  * caller until it is given back; the pool keeps at most POOL_BYTES.
  */
-const POOL_BYTES = 288 * 2 ** 20;
+const POOL_BYTES = 320 * 2 ** 20;
 const pool: Float64Array[] = [];
 
 /** An array of at least `length` elements (contents undefined). */
@@ -11,6 +11,10 @@ export function takeWork(length: number): Float64Array {
   let best = -1;
   for (let i = 0; i < pool.length; i++) if (pool[i].length >= length && (best < 0 || pool[i].length < pool[best].length)) best = i;
   if (best >= 0) return pool.splice(best, 1)[0];
+  // Nothing fits: the largest smaller array is most likely the one this request outgrows; let it be collected.
+  let smaller = -1;
+  for (let i = 0; i < pool.length; i++) if (smaller < 0 || pool[i].length > pool[smaller].length) smaller = i;
+  if (smaller >= 0) pool.splice(smaller, 1);
   return new Float64Array(length);
 }
 

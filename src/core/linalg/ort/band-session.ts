@@ -11,18 +11,21 @@ const int64 = (name: string, length = 1): GraphValue => ({ name, elemType: ONNX_
 const valueOf = (elemType: number) => (name: string, dims: (string | number)[]) => ({ name, elemType, dims });
 
 /**
- * The earlier panels' V (or Y) blocks, each given as its own input (a view of the caller's array, no copy), side by
- * side: U = [U1 … Uj].
+ * The earlier panels' V (or Y) blocks side by side, U = [U1 … Uj], each given as its own input (a view of the caller's
+ * array, no copy). The graph has `slots` such inputs; unused ones are fed as m×0 tensors, so one session (one
+ * onnxruntime memory arena) serves every j.
  */
-function concatHistory(nodes: GraphNode[], inputs: GraphValue[], D: ReturnType<typeof valueOf>, prefix: string, j: number, rows: string): string {
-  const names = Array.from({ length: j }, (_, i) => `${prefix}${i}`);
+function concatHistory(nodes: GraphNode[], inputs: GraphValue[], D: ReturnType<typeof valueOf>, prefix: string, slots: number, rows: string): string {
+  const names = Array.from({ length: slots }, (_, i) => `${prefix}${i}`);
   names.forEach((n, i) => inputs.push(D(n, [rows, `k${prefix}${i}`])));
-  if (j === 1) return names[0];
   nodes.push({ opType: 'Concat', inputs: names, outputs: [prefix], intAttributes: { axis: 1 } });
   return prefix;
 }
 
-/** The panel step of two-stage-eigen.ts as one graph, for j earlier panels since the refresh (GEMMs in float64). */
+/** History inputs of the step graph: panelsPerRefresh (8 by default) fits. */
+const HISTORY_SLOTS = 8;
+
+/** The panel step of two-stage-eigen.ts as one graph, with j = 0 or up to `j` earlier panels (GEMMs in float64). */
 function stepModel(j: number, elemType: number): Uint8Array {
   const D = valueOf(elemType);
   const inputs: GraphValue[] = [D('A', ['m', 'c']), D('Vp', ['c', 'k']), D('V', ['m', 'k']), D('T', ['k', 'k']), int64('zero'), int64('bb'), int64('blk0', 2), int64('blk1', 2), int64('ax01', 2)];
@@ -50,7 +53,7 @@ function stepModel(j: number, elemType: number): Uint8Array {
     { opType: 'Gemm', inputs: ['T', 'VtX'], outputs: ['Z'], intAttributes: { transA: 1 }, floatAttributes: { alpha: 0.5 } },
     { opType: 'Gemm', inputs: ['V', 'Z', 'X'], outputs: ['Y'], floatAttributes: { alpha: -1, beta: 1 } },
   );
-  if (j > 0) nodes.push({ opType: 'Concat', inputs: [j === 1 ? 'S0' : 'S', 'Y'], outputs: ['Sp'], intAttributes: { axis: 1 } });
+  if (j > 0) nodes.push({ opType: 'Concat', inputs: ['S', 'Y'], outputs: ['Sp'], intAttributes: { axis: 1 } });
   const [up, sp] = j > 0 ? ['Up', 'Sp'] : ['V', 'Y'];
   nodes.push(
     { opType: 'Slice', inputs: [up, 'zero', 'bb', 'zero'], outputs: ['Uh'] },
@@ -83,9 +86,14 @@ function refreshRowModel(j: number, elemType: number): Uint8Array {
   return encodeModel({ name: `band_refresh_row_${j}`, nodes, inputs, outputs: [D('Out', ['rows', 'cols'])] });
 }
 
-/** Block-rows of the refresh: one below 512 rows, else about 4 (the lower-triangle saving is 1 − (p+1)/2p). */
+/**
+ * Block-rows of the refresh: one below 512 rows, else blocks of at most 3·2²⁰ elements (24 MB, below glibc's largest
+ * mmap threshold, so onnxruntime's freed intermediates are reused instead of page-faulted again); the lower-triangle
+ * saving is 1 − (p+1)/2p of the flops.
+ */
 function refreshBlocks(c2: number): number {
-  return c2 >= 1024 ? 4 : c2 >= 512 ? 2 : 1;
+  if (c2 < 512) return 1;
+  return Math.max(2, Math.ceil(c2 / Math.max(256, Math.floor((3 * 2 ** 20) / c2))));
 }
 
 /** out[r][c] = out[c][r] above the block-diagonal: rows e[i]..e[i+1] get columns ≥ e[i+1] from the rows below. */
@@ -138,11 +146,13 @@ export async function createOrtBandKernels(options: Ort.InferenceSession.Session
         blk1: i64([m, col + bb]),
         ax01: i64([0, 1]),
       };
-      for (let i = 0; i < j; i++) {
-        feeds[`U${i}`] = tensor(u[i], [m, ks[i]]);
-        feeds[`S${i}`] = tensor(s[i], [m, ks[i]]);
+      const slots = j === 0 ? 0 : Math.max(HISTORY_SLOTS, j);
+      const none = new Float64Array(0);
+      for (let i = 0; i < slots; i++) {
+        feeds[`U${i}`] = i < j ? tensor(u[i], [m, ks[i]]) : tensor(none, [m, 0]);
+        feeds[`S${i}`] = i < j ? tensor(s[i], [m, ks[i]]) : tensor(none, [m, 0]);
       }
-      const out = await (await session(`step${j}`, () => stepModel(j, elemType))).run(feeds);
+      const out = await (await session(`step${slots}`, () => stepModel(slots, elemType))).run(feeds);
       return { y: back(out.Y), next: back(out.Next) };
     },
     async refresh({ a, c2, c, q, u, s, ks, out }) {
@@ -150,7 +160,7 @@ export async function createOrtBandKernels(options: Ort.InferenceSession.Session
       const p = refreshBlocks(c2);
       const e = Array.from({ length: p + 1 }, (_, i) => Math.round((i * c2) / p));
       const run = await session(`refresh${j}`, () => refreshRowModel(j, elemType));
-      const scratch = takeWork((e[1] - e[0]) * c2 + c2);
+      const scratch = takeWork(Math.max(...e.slice(1).map((x, i) => x - e[i])) * c2);
       try {
         for (let i = 0; i < p; i++) {
           const [r0, r1] = [e[i], e[i + 1]];

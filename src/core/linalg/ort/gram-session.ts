@@ -160,9 +160,14 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
         let total = 0;
         const offsets: number[][] = [];
         for (let i = 0; i < p; i++) offsets.push(Array.from({ length: i + 1 }, (_, j) => ((total += blockLength(i, j)), total - blockLength(i, j))));
-        let acc = takeWork(total);
-        let next = takeWork(total);
-        acc.fill(0, 0, total);
+        // Two accumulators, ping-pong: one inside the Gram's own buffer (its lower blocks take 1 − (p−1)/2p of it), the
+        // other separate, and the last chunk lands in the separate one so the expansion into the Gram never overlaps.
+        const g = takeWork(n * n).subarray(0, n * n);
+        const extra = takeWork(total).subarray(0, total);
+        const chunks = Math.ceil(K / kc);
+        let next = chunks % 2 === 1 ? extra : g.subarray(0, total);
+        let acc = next === extra ? g.subarray(0, total) : extra;
+        acc.fill(0);
         const run = await session({ blocks: p, tall, input, precision }, true);
         const T = ort().Tensor;
         const view = (buf: Float64Array, i: number, j: number) => new T('float64', buf.subarray(offsets[i][j], offsets[i][j] + blockLength(i, j)), [e[i + 1] - e[i], e[j + 1] - e[j]]);
@@ -187,7 +192,6 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
             [acc, next] = [next, acc];
           }
           // The full symmetric matrix from its lower blocks.
-          const g = takeWork(n * n).subarray(0, n * n);
           for (let i = 0; i < p; i++) {
             for (let j = 0; j <= i; j++) {
               const w = e[j + 1] - e[j];
@@ -198,7 +202,7 @@ export async function createOrtGram(setting: ProviderSetting | readonly Provider
           mirrorBlockUpper(g, n, e);
           return g;
         } finally {
-          giveWork(acc, next);
+          giveWork(extra);
         }
       };
       // Square matrices take the wide path: WWᵀ and WᵀW have the same eigenvalues.
