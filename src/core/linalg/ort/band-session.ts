@@ -1,6 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import type { BandReductionKernels } from '../two-stage-eigen';
 import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type GraphNode, type GraphValue } from './onnx-model-writer';
+import { mirrorBlockUpper } from '../symmetric-blocks';
 import { giveWork, takeWork } from '../workspace';
 import { i64, ort } from './runtime';
 
@@ -96,23 +97,6 @@ function refreshBlocks(c2: number): number {
   return Math.max(2, Math.ceil(c2 / Math.max(256, Math.floor((3 * 2 ** 20) / c2))));
 }
 
-/** out[r][c] = out[c][r] above the block-diagonal: rows e[i]..e[i+1] get columns ≥ e[i+1] from the rows below. */
-export function mirrorUpper(out: Float64Array, n: number, e: number[]): void {
-  const tile = 64;
-  for (let i = 0; i + 1 < e.length; i++) {
-    for (let r0 = e[i]; r0 < e[i + 1]; r0 += tile) {
-      const r1 = Math.min(e[i + 1], r0 + tile);
-      for (let c0 = e[i + 1]; c0 < n; c0 += tile) {
-        const c1 = Math.min(n, c0 + tile);
-        for (let r = r0; r < r1; r++) {
-          const row = r * n;
-          for (let c = c0; c < c1; c++) out[row + c] = out[c * n + r];
-        }
-      }
-    }
-  }
-}
-
 export interface OrtBandKernels extends BandReductionKernels {
   release(): Promise<void>;
 }
@@ -181,7 +165,7 @@ export async function createOrtBandKernels(options: Ort.InferenceSession.Session
       } finally {
         giveWork(scratch);
       }
-      mirrorUpper(out, c2, e);
+      mirrorBlockUpper(out, c2, e);
     },
     async release() {
       const all = await Promise.all(sessions.values());

@@ -1,12 +1,12 @@
 import type * as Ort from 'onnxruntime-node';
 import type { Matrix } from '../../tensor/matrix-view';
 import type { GramBackend } from '../spectrum';
+import { mirrorBlockUpper } from '../symmetric-blocks';
 import { symmetricEigenvaluesTwoStage } from '../two-stage-eigen';
+import { giveWork, takeWork } from '../workspace';
 import { createOrtBandKernels, type GemmPrecision, type OrtBandKernels } from './band-session';
 import { encodeModel, ONNX_DOUBLE, ONNX_FLOAT, ONNX_INT64, type GraphNode, type GraphValue } from './onnx-model-writer';
 import { providerOrder, type ProviderName, type ProviderSetting } from './providers';
-import { giveWork, takeWork } from '../workspace';
-import { mirrorUpper as mirrorBlockUpper } from './band-session';
 import { i64, ort } from './runtime';
 import { linalgSessionOptions } from './session-options';
 
