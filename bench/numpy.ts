@@ -25,7 +25,7 @@ export async function startNumpy(): Promise<{ ref?: NumpyReference; why?: string
     if (python.startsWith('/') && !fs.existsSync(python)) continue;
     const probe = spawnSync(python, ['-c', 'import numpy'], { encoding: 'utf8' });
     if (probe.status !== 0) {
-      why = `${python}: ${probe.error?.message ?? probe.stderr.trim().split('\n').pop() ?? 'numpy missing'} (apt-get install -y python3-numpy)`;
+      why = `${python}: ${probe.error?.message ?? probe.stderr.trim().split('\n').pop() ?? 'numpy missing'} (apt-get install -y python3-numpy libopenblas0-pthread)`;
       continue;
     }
     const child: ChildProcessWithoutNullStreams = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] });

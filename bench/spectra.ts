@@ -8,6 +8,8 @@
  *   4. memory:   peak RSS analysing blocks of a 7B-shaped sharded bf16 checkpoint
  *   5. pipeline: the same run started with a cold page cache: read time vs the read time left exposed
  * Options: --only=layer,farms,bert,memory  --shapes=4096x11008,4096x4096,768x3072  --farms-ref-windows=9  --blocks=2
+ * The reference is Debian's numpy on OpenBLAS: apt-get install -y python3-numpy libopenblas0-pthread (python3-numpy alone
+ * may bring the reference BLAS, many times slower; the table says which libraries were loaded).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -310,6 +312,7 @@ async function main() {
   const { ref: numpy, why } = await startNumpy();
   const lines = [`machine: ${machine()}`];
   lines.push(numpy ? `reference: ${numpy.python} numpy ${numpy.info.numpy}, ${numpy.info.libraries.map((l) => path.basename(l)).join(', ') || 'BLAS ?'}` : `reference: numpy not available (${why}); ratios omitted`);
+  if (numpy && !numpy.info.libraries.some((l) => /openblas|mkl|blis/i.test(l))) lines.push('warning: numpy is not using an optimised BLAS (apt-get install -y libopenblas0-pthread); its times are not the issue\'s reference');
   const gram = await createOrtGram('cpu');
   try {
     if (only.has('layer')) await layerGoal(gram, numpy);
