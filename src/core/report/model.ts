@@ -3,23 +3,10 @@
  * This is the JSON the CLI writes and the data the HTML report and the VS Code webview render. Types only.
  */
 
+import type { TensorKind } from '../checkpoint/kind';
+
 /** Tensor roles, as guessed by src/core/checkpoint/kind.ts. */
-export type LayerKind =
-  | 'attention_q'
-  | 'attention_k'
-  | 'attention_v'
-  | 'attention_o'
-  | 'attention_qkv'
-  | 'mlp_up'
-  | 'mlp_gate'
-  | 'mlp_down'
-  | 'embedding'
-  | 'conv'
-  | 'recurrent'
-  | 'linear'
-  | 'norm'
-  | 'bias'
-  | 'other';
+export type LayerKind = TensorKind;
 
 export interface FarmsResult {
   alpha: number;
