@@ -1,3 +1,4 @@
+import { JobCancelledError as CancelledError } from '../../cancel';
 import { sliceSummary } from '../../analysis/norm-metrics';
 import type { TensorData } from '../../checkpoint/types';
 import { matrixSpectrum, type GramBackend } from '../../linalg/spectrum';
@@ -47,9 +48,5 @@ export async function layerSpectrum(
   return { evals, slices, method };
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
+/** The job was cancelled (one error type for every job: src/core/cancel.ts). */
+export { CancelledError };

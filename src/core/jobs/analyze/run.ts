@@ -2,6 +2,7 @@ import type { Checkpoint, TensorData } from '../../checkpoint/types';
 import type { GramBackend } from '../../linalg/spectrum';
 import type { AnalysisReport, LayerResult } from '../../report/model';
 import { solveWeloreTau, weloreLayer } from '../../analysis/rank';
+import { isCancellation } from '../../cancel';
 import { parameterCount } from '../../inspect';
 import { CancelledError, layerSpectrum } from './layer-spectrum';
 import { buildLayerResult, skippedLayerResult, summarizeModel } from './layer-result';
@@ -71,7 +72,7 @@ export async function analyzeCheckpoint(
         result = await buildLayerResult(plan, spectrum, data, opts, ctx.gram);
         if (opts.weloreTarget !== undefined) spectra.set(result, spectrum.evals);
       } catch (e) {
-        if (e instanceof CancelledError) throw e;
+        if (isCancellation(e)) throw e;
         result = { ...skippedLayerResult(plan), error: e instanceof Error ? e.message : String(e) };
         delete result.skipped;
       }

@@ -1,3 +1,4 @@
+import { JobCancelledError as CancelledError } from '../../cancel';
 /** The `match` job: open two checkpoints, build the permutation spec, run weight matching, report and write B aligned to A. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -54,12 +55,8 @@ export interface MatchReport {
   seconds: number;
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
+/** The job was cancelled (one error type for every job: src/core/cancel.ts). */
+export { CancelledError };
 
 /** Heads per attention block from a Hugging Face config.json beside the model, when there is one. */
 export function headsFromConfig(modelPath: string): number | undefined {
