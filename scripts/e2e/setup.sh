@@ -40,6 +40,10 @@ if [ "$("$NODE24_BIN/node" --version 2>/dev/null || true)" != "v$NODE24_VERSION"
   "$NODE24_BIN/node" --version >/dev/null
 fi
 export PATH="$NODE24_BIN:$PATH"
+# Run under `npm run`, the outer npm (Node 20) leaves npm_config_* in the environment: its user agent
+# ("node/v20") is what code-server's postinstall checks, and an inner npm would pass it on. Start clean.
+for var in $(env | sed -n 's/^\(npm_config_[A-Za-z_]*\)=.*/\1/p'); do unset "$var"; done
+unset npm_execpath npm_node_execpath
 
 # --- code-server --------------------------------------------------------------------------------------------------
 # Its postinstall installs VS Code's own dependencies and builds their native addons; npm 11 runs a dependency's
