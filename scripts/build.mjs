@@ -1,4 +1,4 @@
-// Bundles the five entry points with esbuild. Native and wasm packages stay external (loaded from node_modules).
+// Bundles the six entry points with esbuild. Native and wasm packages stay external (loaded from node_modules).
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -8,6 +8,7 @@ const nodeExternal = ['vscode', 'onnxruntime-node', 'h5wasm'];
 const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: nodeExternal },
   { ...common, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js', platform: 'node', format: 'cjs', external: nodeExternal },
+  { ...common, entryPoints: ['src/worker/eigen-thread.ts'], outfile: 'dist/eigen-thread.js', platform: 'node', format: 'cjs', external: nodeExternal },
   {
     ...common,
     entryPoints: ['src/cli/main.ts'],

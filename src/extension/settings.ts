@@ -104,6 +104,7 @@ export function analyzeOptionsFromSettings(get: SettingGetter): ResolvedSettings
       maxEvals,
       maxN: integer('maxN', DEFAULT_ANALYZE_OPTIONS.maxN, 1),
       mpFit: flag('mpFit', false),
+      threads: integer('threads', DEFAULT_ANALYZE_OPTIONS.threads, 0),
       farms,
       eigenvalues: true,
     },

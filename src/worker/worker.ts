@@ -1,11 +1,15 @@
 /** worker_threads entry: runs core jobs off the caller's thread, streams progress and layers, honours cancel. */
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { openCheckpoint } from '../core/checkpoint/registry';
 import { setCancellationCheck } from '../core/cancel';
 import { inspectCheckpoint } from '../core/inspect';
 import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
 import { analyzeCheckpoint } from '../core/jobs/analyze/run';
-import { createOrtGram } from '../core/linalg/ort/gram-session';
+import { createOrtGram, type OrtGram } from '../core/linalg/ort/gram-session';
+import type { GramBackend } from '../core/linalg/spectrum';
+import { EigenPool } from './eigen-pool';
 import { FromWorker, ToWorker, type AnalyzeRequest, type InspectRequest, type WorkerMessage, type WorkerRequest } from '../protocol';
 import { describeFailure } from './failure';
 import { runTransform } from './transform-jobs';
@@ -37,16 +41,19 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
   const options = { ...rest, filter: filter ? new RegExp(filter) : undefined };
   const ckpt = await openCheckpoint(req.path);
   const gram = await createOrtGram(options.provider);
+  let pool: EigenPool | undefined;
   try {
     // With 'auto' (WebGPU, then CUDA, then CPU) falling back is the expected path on most machines: the reasons go
     // into the report, and only a provider the user asked for by name is worth a status line.
     if (options.provider !== 'auto') {
       for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
     }
+    pool = eigenPoolFor(options.threads, gram);
+    const backend = pool ? withPool(gram.backend, pool) : gram.backend;
     const report = await analyzeCheckpoint(
       ckpt,
       options,
-      { gram: gram.backend, provider: gram.provider, providerFallbacks: gram.fallbacks },
+      { gram: backend, provider: gram.provider, providerFallbacks: gram.fallbacks, parallelLayers: pool ? pool.size + 1 : 1 },
       {
         shouldStop: isStopped,
         onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total, bytesRead: p.bytesRead }),
@@ -54,9 +61,32 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
     );
     post({ type: FromWorker.AnalyzeResult, jobId: req.jobId, report });
   } finally {
+    await pool?.close();
     await gram.release();
     await ckpt.close();
   }
+}
+
+/**
+ * The eigen pool for this job: threads from the setting (0: one per core, at most 4), CPU provider only (a GPU
+ * provider keeps its eigen-solver on its own device), none on a one-core machine.
+ */
+function eigenPoolFor(threads: number, gram: OrtGram): EigenPool | undefined {
+  const size = threads > 0 ? threads : Math.min(4, availableParallelism());
+  if (size < 2 || gram.provider !== 'cpu') return undefined;
+  return new EigenPool(path.join(__dirname, 'eigen-thread.js'), size);
+}
+
+/**
+ * Above this order one problem at a time on the analysis thread is faster: its onnxruntime GEMMs use every core,
+ * and the problem is long enough to amortise the thread hand-offs. Below it, the pool solves several at once.
+ */
+const POOLED_BELOW_ORDER = 2048;
+
+function withPool(backend: GramBackend, pool: EigenPool): GramBackend {
+  const inThread = backend.eigenvalues!;
+  const eigenvalues = (a: Float64Array, n: number) => (n < POOLED_BELOW_ORDER ? pool.eigenvalues(a, n) : inThread(a, n));
+  return Object.assign((m: Parameters<GramBackend>[0]) => backend(m), { eigenvalues, sideGram: backend.sideGram });
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {

@@ -12,11 +12,11 @@ import { renderHtmlReport } from '../html-report';
 
 export const ANALYZE_USAGE = `weight-spectra analyze <path> [--json FILE|-] [--html FILE] [--force] [--filter REGEX]
       [--farms] [--farms-rows N] [--farms-q Q] [--farms-windows K] [--farms-fit peak|mid|full]
-      [--mp-fit] [--eigenvalues] [--provider auto|cpu|webgpu|cuda]
+      [--mp-fit] [--eigenvalues] [--provider auto|cpu|webgpu|cuda] [--threads N]
       [--min-evals N] [--max-evals N] [--max-n N] [--welore-tau T | --welore-target PCT] [--welore-min-ratio R]`;
 
 const VALUED = new Set([
-  'json', 'html', 'filter', 'farms-rows', 'farms-q', 'farms-windows', 'farms-fit', 'provider',
+  'json', 'html', 'filter', 'farms-rows', 'farms-q', 'farms-windows', 'farms-fit', 'provider', 'threads',
   'min-evals', 'max-evals', 'max-n', 'welore-tau', 'welore-min-ratio', 'welore-target',
 ]);
 const FLAGS = new Set(['farms', 'mp-fit', 'eigenvalues', 'force']);
@@ -51,11 +51,14 @@ export function parseAnalyzeOptions(flags: Map<string, string | true>): WireAnal
   if (typeof fitFlag !== 'string' || !(fitFlag in fits)) throw new UsageError('--farms-fit must be peak, mid or full');
   const farmsOn = flags.has('farms') || [...flags.keys()].some((k) => k.startsWith('farms-'));
   const eigenvalues = flags.has('eigenvalues') || flags.has('html');
+  const threads = num(flags, 'threads', DEFAULT_ANALYZE_OPTIONS.threads, true);
+  if (threads < 0 || threads > 64) throw new UsageError('--threads must be 0 (one per core) to 64');
   return {
     ...DEFAULT_ANALYZE_OPTIONS,
     filter: typeof filter === 'string' ? filter : undefined,
     provider,
     mpFit: flags.has('mp-fit'),
+    threads,
     eigenvalues,
     minEvals: num(flags, 'min-evals', DEFAULT_ANALYZE_OPTIONS.minEvals, true),
     maxEvals: num(flags, 'max-evals', DEFAULT_ANALYZE_OPTIONS.maxEvals, true),

@@ -2,7 +2,8 @@ import { farmsConv2d, farmsLinear, farmsConfig, planWindows, type FarmsConfig, t
 import type { TensorData } from '../../checkpoint/types';
 import { matrixSpectrum, matrixSpectrumSync, spectrumFromGram, type GramBackend } from '../../linalg/spectrum';
 import type { FarmsResult } from '../../report/model';
-import { giveWork } from '../../linalg/workspace';
+import { giveWork, takeWork } from '../../linalg/workspace';
+import { Slots } from '../../concurrency';
 import { extractMatrix, type Matrix } from '../../tensor/matrix-view';
 import type { LayerPlan } from './plan';
 
@@ -34,41 +35,56 @@ const SHARED_GRAM_MIN = 256;
  * products, summed in a different order). Tall layers share column Grams of row ranges, wide ones row Grams of column
  * ranges, so the shared Gram is min(rows, cols)². Ill-conditioned windows still take the direct SVD.
  */
-async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBackend): Promise<Map<string, Float64Array>> {
+async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBackend, parallel = 1): Promise<Map<string, Float64Array>> {
   const cache = new Map<string, Float64Array>();
   const unique = [...new Map(windows.map((w) => [key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), w])).values()];
   const square = unique.every((w) => w.rowEnd - w.rowStart === w.colEnd - w.colStart);
   const size = unique.length ? unique[0].rowEnd - unique[0].rowStart : 0;
   const sideGram = gram?.sideGram;
-  if (!gram || !sideGram || !square || size < SHARED_GRAM_MIN) {
+  // With an off-thread eigen-solver, `parallel` windows are solved at once while this thread prepares the next.
+  const slots = new Slots(parallel);
+  const solved: Promise<void>[] = [];
+  const keep = (w: FarmsWindow, spectrum: Promise<{ evals: Float64Array }>) =>
+    spectrum.then((spec) => void cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals));
+  try {
+    if (!gram || !sideGram || !square || size < SHARED_GRAM_MIN) {
+      for (const w of unique) {
+        const sub = window(m, w.rowStart, w.colStart, w.rowEnd - w.rowStart, w.colEnd - w.colStart);
+        solved.push((await slots.run(() => keep(w, matrixSpectrum(sub, { gram })))).done);
+      }
+      await Promise.all(solved);
+      return cache;
+    }
+    const byRows = m.rows >= m.cols;
+    const groups = new Map<string, FarmsWindow[]>();
     for (const w of unique) {
-      const spec = await matrixSpectrum(window(m, w.rowStart, w.colStart, w.rowEnd - w.rowStart, w.colEnd - w.colStart), { gram });
-      cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals);
+      const g = byRows ? `${w.rowStart},${w.rowEnd}` : `${w.colStart},${w.colEnd}`;
+      groups.set(g, [...(groups.get(g) ?? []), w]);
     }
+    for (const group of groups.values()) {
+      const first = group[0];
+      const block: Matrix = byRows
+        ? { rows: first.rowEnd - first.rowStart, cols: m.cols, data: m.data.subarray(first.rowStart * m.cols, first.rowEnd * m.cols) as TensorData }
+        : window(m, 0, first.colStart, m.rows, first.colEnd - first.colStart);
+      const { gram: shared, n } = await sideGram(block, byRows ? 'cols' : 'rows');
+      for (const w of group) {
+        const from = byRows ? w.colStart : w.rowStart;
+        const started = await slots.run(async () => {
+          const sub = takeWork(size * size).subarray(0, size * size);
+          for (let i = 0; i < size; i++) sub.set(shared.subarray((from + i) * n + from, (from + i) * n + from + size), i * size);
+          const spec = spectrumFromGram(() => window(m, w.rowStart, w.colStart, size, size), sub, size, gram);
+          return keep(w, spec).finally(() => giveWork(sub));
+        });
+        solved.push(started.done);
+      }
+      // Every window of this range has its copy: the shared Gram goes back while the last ones are solved.
+      giveWork(shared);
+    }
+    await Promise.all(solved);
     return cache;
+  } finally {
+    await slots.drain();
   }
-  const byRows = m.rows >= m.cols;
-  const groups = new Map<string, FarmsWindow[]>();
-  for (const w of unique) {
-    const g = byRows ? `${w.rowStart},${w.rowEnd}` : `${w.colStart},${w.colEnd}`;
-    groups.set(g, [...(groups.get(g) ?? []), w]);
-  }
-  for (const group of groups.values()) {
-    const first = group[0];
-    const block: Matrix = byRows
-      ? { rows: first.rowEnd - first.rowStart, cols: m.cols, data: m.data.subarray(first.rowStart * m.cols, first.rowEnd * m.cols) as TensorData }
-      : window(m, 0, first.colStart, m.rows, first.colEnd - first.colStart);
-    const { gram: shared, n } = await sideGram(block, byRows ? 'cols' : 'rows');
-    for (const w of group) {
-      const from = byRows ? w.colStart : w.rowStart;
-      const sub = new Float64Array(size * size);
-      for (let i = 0; i < size; i++) sub.set(shared.subarray((from + i) * n + from, (from + i) * n + from + size), i * size);
-      const spec = await spectrumFromGram(() => window(m, w.rowStart, w.colStart, size, size), sub, size, gram);
-      cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals);
-    }
-    giveWork(shared);
-  }
-  return cache;
 }
 
 /**
@@ -76,12 +92,12 @@ async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBacke
  * backend, e.g. onnxruntime), then pooled and fitted by src/core/analysis/farms.ts. Conv2D: the authors'
  * image-classification variant on WeightWatcher slices (rows ≥ cols), blocks computed on this thread.
  */
-export async function farmsForLayer(plan: LayerPlan, data: TensorData, overrides: Partial<FarmsConfig>, gram?: GramBackend): Promise<FarmsResult | { skipped: string }> {
+export async function farmsForLayer(plan: LayerPlan, data: TensorData, overrides: Partial<FarmsConfig>, gram?: GramBackend, parallel = 1): Promise<FarmsResult | { skipped: string }> {
   const config = farmsConfig(overrides);
   const fit = config.fix_fingers ?? 'full';
   if (plan.layout.type === 'dense') {
     const m = extractMatrix(data, plan.layout, 0);
-    const cache = await windowSpectra(m, planWindows(m.rows, m.cols, config).windows, gram);
+    const cache = await windowSpectra(m, planWindows(m.rows, m.cols, config).windows, gram, parallel);
     const outcome = farmsLinear(m.rows, m.cols, (rs, cs, r, c) => cache.get(key(rs, cs, rs + r, cs + c))!, config);
     if (outcome.skipped) return { skipped: outcome.reason };
     const r = outcome.result;

@@ -30,11 +30,12 @@ export async function buildLayerResult(
   data: TensorData,
   opts: AnalyzeOptions,
   gram?: GramBackend,
+  parallel = 1,
 ): Promise<LayerResult> {
   let farms: LayerResult['farms'];
   let farmsNote: string | undefined;
   if (opts.farms) {
-    const f = await farmsForLayer(plan, data, opts.farms, gram);
+    const f = await farmsForLayer(plan, data, opts.farms, gram, parallel);
     if ('skipped' in f) farmsNote = f.skipped;
     else farms = f;
   }

@@ -19,6 +19,11 @@ export interface AnalyzeOptions extends LayerFilterOptions {
   weloreTarget?: number;
   /** Eigenvalues at or below are left out of the power-law fit (WeightWatcher EVALS_THRESH). */
   evalsThresh: number;
+  /**
+   * Threads for eigenvalue problems beside the analysis thread (0: one per core, at most 4; 1: none, everything on
+   * the analysis thread). Same results either way; more threads analyse several small layers or FARMS windows at once.
+   */
+  threads: number;
 }
 
 export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = {
@@ -30,4 +35,5 @@ export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = {
   weloreTau: 0.1,
   weloreMinRatio: 0.5,
   evalsThresh: 1e-5,
+  threads: 0,
 };

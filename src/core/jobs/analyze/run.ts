@@ -28,12 +28,35 @@ export interface AnalyzeContext {
   provider: string;
   /** Why providers before `provider` in the configured order were not used. */
   providerFallbacks?: readonly string[];
+  /**
+   * How many layers may be in flight at once (default 1). Worth more than one only when the Gram backend solves
+   * eigenvalue problems off this thread (the worker's eigen pool): this thread then reads and forms the next Gram
+   * while earlier ones are reduced.
+   */
+  parallelLayers?: number;
+}
+
+/** Layers overlap only while their tensors and Grams together stay under this (the 7B memory bound). */
+const IN_FLIGHT_BYTES = 256 * 2 ** 20;
+
+/** What a layer in flight holds: its float32 tensor, its float64 Gram and the solver's copy of it. */
+function layerBytes(plan: LayerPlan): number {
+  const elements = plan.shape.reduce((a, b) => a * b, 1);
+  const n = Math.min(plan.layout.rows, plan.layout.cols);
+  return 4 * elements + 16 * n * n;
+}
+
+interface InFlight {
+  plan: LayerPlan;
+  bytes: number;
+  result: Promise<LayerResult>;
 }
 
 /**
- * Analyses every weight matrix of a checkpoint, one layer at a time. The next tensor is read (asynchronous
- * positional reads, in libuv's thread pool) while the current one is computed, so I/O hides behind compute.
- * A failing layer becomes a row with `error`; the others go on.
+ * Analyses every weight matrix of a checkpoint. Tensors are read ahead (asynchronous positional reads, in libuv's
+ * thread pool) while earlier ones are computed, so I/O hides behind compute; with `parallelLayers` > 1 several small
+ * layers are computed at once. Rows are reported in checkpoint order. A failing layer becomes a row with `error`;
+ * the others go on.
  */
 export async function analyzeCheckpoint(
   ckpt: Checkpoint,
@@ -46,6 +69,7 @@ export async function analyzeCheckpoint(
   const toRead = plans.filter((p) => !p.skipped);
   const bytesOf = new Map(ckpt.tensors.map((t) => [t.name, t.bytes]));
   const shouldStop = hooks.shouldStop ?? (() => false);
+  const parallel = Math.max(1, Math.floor(ctx.parallelLayers ?? 1));
   const read = (p: LayerPlan | undefined): Promise<TensorData> | undefined => (p ? ckpt.read(p.name, 'float32') : undefined);
 
   const layers: LayerResult[] = [];
@@ -55,30 +79,57 @@ export async function analyzeCheckpoint(
   let pending = read(toRead[nextIndex]);
   // Avoid unhandled rejections for prefetches that fail while an earlier layer computes.
   pending?.catch(() => undefined);
-  for (const plan of plans) {
-    if (shouldStop()) throw new CancelledError();
-    let result: LayerResult;
-    if (plan.skipped) {
-      result = skippedLayerResult(plan);
-    } else {
-      const current = pending!;
-      nextIndex++;
-      pending = read(toRead[nextIndex]);
-      pending?.catch(() => undefined);
-      try {
-        const data = await current;
-        bytesRead += bytesOf.get(plan.name) ?? 0;
-        const spectrum = await layerSpectrum(plan, data, ctx.gram, shouldStop);
-        result = await buildLayerResult(plan, spectrum, data, opts, ctx.gram);
-        if (opts.weloreTarget !== undefined) spectra.set(result, spectrum.evals);
-      } catch (e) {
-        if (isCancellation(e)) throw e;
-        result = { ...skippedLayerResult(plan), error: e instanceof Error ? e.message : String(e) };
-        delete result.skipped;
-      }
+
+  const compute = async (plan: LayerPlan, tensor: Promise<TensorData>): Promise<LayerResult> => {
+    try {
+      const data = await tensor;
+      bytesRead += bytesOf.get(plan.name) ?? 0;
+      const spectrum = await layerSpectrum(plan, data, ctx.gram, shouldStop);
+      const result = await buildLayerResult(plan, spectrum, data, opts, ctx.gram, parallel);
+      if (opts.weloreTarget !== undefined) spectra.set(result, spectrum.evals);
+      return result;
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      const result: LayerResult = { ...skippedLayerResult(plan), error: e instanceof Error ? e.message : String(e) };
+      delete result.skipped;
+      return result;
     }
+  };
+
+  const window: InFlight[] = [];
+  let inFlightBytes = 0;
+  const emitOldest = async () => {
+    const oldest = window.shift()!;
+    const result = await oldest.result;
+    inFlightBytes -= oldest.bytes;
     layers.push(result);
-    hooks.onLayer?.(result, { done: layers.length, total: plans.length, bytesRead, layer: plan.name });
+    hooks.onLayer?.(result, { done: layers.length, total: plans.length, bytesRead, layer: oldest.plan.name });
+  };
+  try {
+    for (const plan of plans) {
+      if (shouldStop()) throw new CancelledError();
+      if (plan.skipped) {
+        window.push({ plan, bytes: 0, result: Promise.resolve(skippedLayerResult(plan)) });
+      } else {
+        const bytes = layerBytes(plan);
+        const computing = () => window.filter((w) => w.bytes > 0).length;
+        while (window.length && (computing() >= parallel || inFlightBytes + bytes > IN_FLIGHT_BYTES)) await emitOldest();
+        const current = pending!;
+        nextIndex++;
+        pending = read(toRead[nextIndex]);
+        pending?.catch(() => undefined);
+        const result = compute(plan, current);
+        result.catch(() => undefined);
+        window.push({ plan, bytes, result });
+        inFlightBytes += bytes;
+      }
+      // Rows already known (skipped layers at the head) go out at once, in order.
+      while (window.length && window[0].bytes === 0) await emitOldest();
+    }
+    while (window.length) await emitOldest();
+  } finally {
+    // Never leave a layer computing behind a failure: the caller releases the sessions it uses next.
+    await Promise.allSettled(window.map((w) => w.result));
   }
   const weloreTau = opts.weloreTarget !== undefined ? applyGlobalWeloreTau(spectra, opts) : undefined;
   const summary = summarizeModel(layers);

@@ -1,0 +1,102 @@
+/**
+ * A few threads that each solve one symmetric eigenvalue problem at a time (eigen-thread.ts), so that two layers or
+ * two FARMS windows use both cores: the analysis thread keeps reading tensors and forming Grams while the pool reduces
+ * earlier Grams. The onnxruntime sessions of the pool run on one thread each; the wasm stages of the solver (bulge
+ * chase, QL), single-threaded by nature, then overlap instead of leaving a core idle.
+ */
+import { Worker } from 'node:worker_threads';
+import { giveWork } from '../core/linalg/workspace';
+
+export type EigenRequest = { type: 'solve'; id: number; n: number; buffer: ArrayBuffer; byteOffset: number } | { type: 'close' };
+export type EigenReply = { id: number; buffer: ArrayBuffer } & ({ evals: Float64Array } | { error: string });
+
+interface Task {
+  a: Float64Array;
+  n: number;
+  resolve: (ev: Float64Array) => void;
+  reject: (e: Error) => void;
+}
+
+export class EigenPool {
+  private readonly idle: Worker[] = [];
+  private readonly running = new Map<number, { task: Task; worker: Worker }>();
+  private readonly queue: Task[] = [];
+  private readonly exits: Promise<number>[] = [];
+  private readonly dead = new Set<Worker>();
+  private nextId = 1;
+  private closed = false;
+  private drained?: () => void;
+
+  constructor(threadFile: string, readonly size: number) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(threadFile);
+      this.exits.push(new Promise((resolve) => w.once('exit', resolve)));
+      w.on('message', (r: EigenReply) => this.finished(w, r));
+      w.on('error', (e) => this.failed(w, e));
+      w.once('exit', (code) => this.failed(w, new Error(`an eigen-solver thread ended (exit code ${code})`)));
+      this.idle.push(w);
+    }
+  }
+
+  /** Eigenvalues (ascending) of the symmetric n×n matrix `a` (overwritten, and no longer usable by the caller). */
+  eigenvalues = (a: Float64Array, n: number): Promise<Float64Array> =>
+    new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error('the eigen pool is closed'));
+      if (this.dead.size === this.size) return reject(new Error('no eigenvalue thread is left'));
+      this.queue.push({ a, n, resolve, reject });
+      this.dispatch();
+    });
+
+  private dispatch(): void {
+    while (this.idle.length && this.queue.length) {
+      const worker = this.idle.pop()!;
+      const task = this.queue.shift()!;
+      const id = this.nextId++;
+      this.running.set(id, { task, worker });
+      const buffer = task.a.buffer as ArrayBuffer;
+      const msg: EigenRequest = { type: 'solve', id, n: task.n, buffer, byteOffset: task.a.byteOffset };
+      worker.postMessage(msg, [buffer]);
+    }
+    if (this.running.size === 0 && this.queue.length === 0) this.drained?.();
+  }
+
+  private finished(worker: Worker, r: EigenReply): void {
+    const job = this.running.get(r.id);
+    if (!job) return;
+    this.running.delete(r.id);
+    this.idle.push(worker);
+    // The input came back with the answer: give it to the workspace so the next Gram reuses its pages.
+    giveWork(new Float64Array(r.buffer));
+    if ('evals' in r) job.task.resolve(r.evals);
+    else job.task.reject(new Error(r.error));
+    this.dispatch();
+  }
+
+  /** A thread that failed or ended is dropped; when none is left, whatever waits is rejected instead of hanging. */
+  private failed(worker: Worker, e: Error): void {
+    if (this.dead.has(worker)) return;
+    this.dead.add(worker);
+    const i = this.idle.indexOf(worker);
+    if (i >= 0) this.idle.splice(i, 1);
+    for (const [id, job] of this.running) {
+      if (job.worker !== worker) continue;
+      this.running.delete(id);
+      job.task.reject(this.closed ? e : new Error(`eigenvalue thread failed: ${e.message}`));
+    }
+    if (this.dead.size === this.size) for (const t of this.queue.splice(0)) t.reject(new Error(`no eigenvalue thread is left (${e.message})`));
+    this.dispatch();
+  }
+
+  /**
+   * Rejects what has not started, waits for the problems in flight (each at most a few seconds; a thread must not be
+   * terminated inside an onnxruntime call), then lets every thread release its sessions and end.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.queue.splice(0)) t.reject(new Error('the eigen pool is closed'));
+    if (this.running.size) await new Promise<void>((resolve) => (this.drained = resolve));
+    for (const w of this.idle) if (!this.dead.has(w)) w.postMessage({ type: 'close' } satisfies EigenRequest);
+    await Promise.all(this.exits);
+  }
+}
