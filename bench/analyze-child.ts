@@ -1,6 +1,6 @@
 /**
  * Child process of bench/spectra.ts (goals 4 and 5): analyses the layers of a checkpoint that match a filter, the way
- * the CLI's worker does (onnxruntime backend, analyzeCheckpoint with its prefetch of the next tensor), and prints one
+ * the CLI's worker does (onnxruntime backend, its eigen pool, analyzeCheckpoint with its prefetch of the next tensor), and prints one
  * JSON line: wall time, peak RSS of this process, and when every tensor read started/finished and every layer finished,
  * so the parent can tell how much read time the pipeline left exposed.
  *   node --import tsx bench/analyze-child.ts <checkpoint> <filter-regex> [read-only]
@@ -10,7 +10,9 @@ import type { Checkpoint } from '../src/core/checkpoint/types';
 import { DEFAULT_ANALYZE_OPTIONS } from '../src/core/jobs/analyze/options';
 import { planLayers } from '../src/core/jobs/analyze/plan';
 import { analyzeCheckpoint } from '../src/core/jobs/analyze/run';
+import * as path from 'node:path';
 import { createOrtGram } from '../src/core/linalg/ort/gram-session';
+import { eigenPoolFor, withPool } from '../src/worker/eigen-pool';
 
 async function main() {
   const [file, filterSource, mode] = process.argv.slice(2);
@@ -36,10 +38,13 @@ async function main() {
     for (const p of planLayers(ckpt, { ...DEFAULT_ANALYZE_OPTIONS, filter })) if (!p.skipped) await timed.read(p.name, 'float32');
   } else {
     const gram = await createOrtGram('cpu');
+    const pool = eigenPoolFor(0, gram.provider, path.join(__dirname, '..', 'dist', 'eigen-thread.js'));
     const layers: { name: string; done: number; error?: string }[] = [];
-    await analyzeCheckpoint(timed, { ...DEFAULT_ANALYZE_OPTIONS, filter }, { gram: gram.backend, provider: gram.provider }, {
+    const ctx = { gram: pool ? withPool(gram.backend, pool) : gram.backend, provider: gram.provider, parallelLayers: pool ? pool.size + 1 : 1 };
+    await analyzeCheckpoint(timed, { ...DEFAULT_ANALYZE_OPTIONS, filter }, ctx, {
       onLayer: (l) => layers.push({ name: l.name, done: now(), error: l.error }),
     });
+    await pool?.close();
     await gram.release();
     process.stdout.write(`${JSON.stringify({ wall: now(), maxRssMB: process.resourceUsage().maxRSS / 1024, reads, layers })}\n`);
     await ckpt.close();

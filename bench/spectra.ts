@@ -19,6 +19,7 @@ import { FARMS_LLM_PAPER, fitPowerLaw, planWindows } from '../src/core/analysis'
 import { farmsForLayer } from '../src/core/jobs/analyze/farms-runner';
 import type { LayerPlan } from '../src/core/jobs/analyze/plan';
 import { createOrtGram, type OrtGram } from '../src/core/linalg/ort/gram-session';
+import { eigenPoolFor, withPool } from '../src/worker/eigen-pool';
 import { GRAM_RELIABLE_RATIO } from '../src/core/linalg/spectrum';
 import type { AnalysisReport } from '../src/core/report/model';
 import { startNumpy, type NumpyReference } from './numpy';
@@ -150,9 +151,17 @@ async function farmsGoal(gram: OrtGram, numpy?: NumpyReference) {
     refSeconds = (ref.seconds * windows.length) / k;
     notes.push(`goal 2: numpy float32 svd of ${k} of the ${windows.length} windows took ${fmt(ref.seconds)}, extrapolated ×${(windows.length / k).toFixed(1)}`);
   }
+  // As the analysis worker runs it: windows solved on the eigen pool (one thread per core), Grams on this thread.
+  const pool = eigenPoolFor(0, gram.provider, path.join(ROOT, 'dist', 'eigen-thread.js'));
   const t0 = performance.now();
-  const f = await farmsForLayer(denseLayerPlan('mlp.down_proj.weight', r, c), w, {}, gram.backend);
+  let f: Awaited<ReturnType<typeof farmsForLayer>>;
+  try {
+    f = await farmsForLayer(denseLayerPlan('mlp.down_proj.weight', r, c), w, {}, pool ? withPool(gram.backend, pool) : gram.backend, pool?.size ?? 1);
+  } finally {
+    await pool?.close();
+  }
   const ours = (performance.now() - t0) / 1000;
+  notes.push(`goal 2: ${pool ? `${pool.size} eigen threads` : 'no eigen pool (one core)'}`);
   if ('skipped' in f || f.num_windows !== 225 || f.n_eigs !== 450000 || !Number.isFinite(f.alpha)) failures.push(`goal 2: unexpected FARMS result ${JSON.stringify(f)}`);
   else notes.push(`goal 2: FARMS alpha ${f.alpha.toFixed(4)}, D ${f.D.toFixed(4)}, ${f.num_windows} windows, ${f.n_eigs} pooled eigenvalues`);
   rows.push({

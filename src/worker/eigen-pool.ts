@@ -4,7 +4,9 @@
  * earlier Grams. The onnxruntime sessions of the pool run on one thread each; the wasm stages of the solver (bulge
  * chase, QL), single-threaded by nature, then overlap instead of leaving a core idle.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { GramBackend } from '../core/linalg/spectrum';
 import { giveWork } from '../core/linalg/workspace';
 
 export type EigenRequest = { type: 'solve'; id: number; n: number; buffer: ArrayBuffer; byteOffset: number } | { type: 'close' };
@@ -99,4 +101,27 @@ export class EigenPool {
     for (const w of this.idle) if (!this.dead.has(w)) w.postMessage({ type: 'close' } satisfies EigenRequest);
     await Promise.all(this.exits);
   }
+}
+
+/**
+ * The eigen pool for a job: threads from the setting (0: one per core, at most 4), CPU provider only (a GPU provider
+ * keeps its eigen-solver on its own device), none on a one-core machine.
+ */
+export function eigenPoolFor(threads: number, provider: string, threadFile: string): EigenPool | undefined {
+  const size = threads > 0 ? threads : Math.min(4, availableParallelism());
+  if (size < 2 || provider !== 'cpu') return undefined;
+  return new EigenPool(threadFile, size);
+}
+
+/**
+ * Above this order one problem at a time on the analysis thread is faster: its onnxruntime GEMMs use every core,
+ * and the problem is long enough to amortise the thread hand-offs. Below it, the pool solves several at once.
+ */
+export const POOLED_BELOW_ORDER = 2048;
+
+/** The backend with its eigen-solver moved to the pool for orders below POOLED_BELOW_ORDER. */
+export function withPool(backend: GramBackend, pool: EigenPool): GramBackend {
+  const inThread = backend.eigenvalues!;
+  const eigenvalues = (a: Float64Array, n: number) => (n < POOLED_BELOW_ORDER ? pool.eigenvalues(a, n) : inThread(a, n));
+  return Object.assign((m: Parameters<GramBackend>[0]) => backend(m), { eigenvalues, sideGram: backend.sideGram });
 }

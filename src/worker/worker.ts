@@ -1,5 +1,4 @@
 /** worker_threads entry: runs core jobs off the caller's thread, streams progress and layers, honours cancel. */
-import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { openCheckpoint } from '../core/checkpoint/registry';
@@ -7,9 +6,8 @@ import { setCancellationCheck } from '../core/cancel';
 import { inspectCheckpoint } from '../core/inspect';
 import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
 import { analyzeCheckpoint } from '../core/jobs/analyze/run';
-import { createOrtGram, type OrtGram } from '../core/linalg/ort/gram-session';
-import type { GramBackend } from '../core/linalg/spectrum';
-import { EigenPool } from './eigen-pool';
+import { createOrtGram } from '../core/linalg/ort/gram-session';
+import { eigenPoolFor, withPool, type EigenPool } from './eigen-pool';
 import { FromWorker, ToWorker, type AnalyzeRequest, type InspectRequest, type WorkerMessage, type WorkerRequest } from '../protocol';
 import { describeFailure } from './failure';
 import { runTransform } from './transform-jobs';
@@ -48,7 +46,7 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
     if (options.provider !== 'auto') {
       for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
     }
-    pool = eigenPoolFor(options.threads, gram);
+    pool = eigenPoolFor(options.threads, gram.provider, path.join(__dirname, 'eigen-thread.js'));
     const backend = pool ? withPool(gram.backend, pool) : gram.backend;
     const report = await analyzeCheckpoint(
       ckpt,
@@ -65,28 +63,6 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
     await gram.release();
     await ckpt.close();
   }
-}
-
-/**
- * The eigen pool for this job: threads from the setting (0: one per core, at most 4), CPU provider only (a GPU
- * provider keeps its eigen-solver on its own device), none on a one-core machine.
- */
-function eigenPoolFor(threads: number, gram: OrtGram): EigenPool | undefined {
-  const size = threads > 0 ? threads : Math.min(4, availableParallelism());
-  if (size < 2 || gram.provider !== 'cpu') return undefined;
-  return new EigenPool(path.join(__dirname, 'eigen-thread.js'), size);
-}
-
-/**
- * Above this order one problem at a time on the analysis thread is faster: its onnxruntime GEMMs use every core,
- * and the problem is long enough to amortise the thread hand-offs. Below it, the pool solves several at once.
- */
-const POOLED_BELOW_ORDER = 2048;
-
-function withPool(backend: GramBackend, pool: EigenPool): GramBackend {
-  const inThread = backend.eigenvalues!;
-  const eigenvalues = (a: Float64Array, n: number) => (n < POOLED_BELOW_ORDER ? pool.eigenvalues(a, n) : inThread(a, n));
-  return Object.assign((m: Parameters<GramBackend>[0]) => backend(m), { eigenvalues, sideGram: backend.sideGram });
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {

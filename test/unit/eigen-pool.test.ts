@@ -104,7 +104,7 @@ describe('analysis with and without the pool', () => {
     const worker = path.join(DIST, 'worker.js');
     const run = async (threads: number) => {
       const seen: string[] = [];
-      const job = analyzeInWorker(worker, file, { ...DEFAULT_ANALYZE_OPTIONS, mpFit: true, farms: { num_row_samples: 256, sampling_ops_per_dim: 3 }, threads }, {
+      const job = analyzeInWorker(worker, file, { ...DEFAULT_ANALYZE_OPTIONS, filter: undefined, mpFit: true, farms: { num_row_samples: 256, sampling_ops_per_dim: 3 }, threads }, {
         onLayer: (l) => seen.push(l.name),
       });
       const report = await job.result;
@@ -127,7 +127,7 @@ describe('analysis with and without the pool', () => {
   it('a real model (the shipped FARMS oracle file) gives identical rows', async () => {
     const file = path.join(FIXTURES, 'oracle', 'public.safetensors');
     const worker = path.join(DIST, 'worker.js');
-    const rows = async (threads: number) => (await analyzeInWorker(worker, file, { ...DEFAULT_ANALYZE_OPTIONS, farms: {}, threads }).result).layers;
+    const rows = async (threads: number) => (await analyzeInWorker(worker, file, { ...DEFAULT_ANALYZE_OPTIONS, filter: undefined, farms: {}, threads }).result).layers;
     assert.deepEqual(await rows(3), await rows(1));
   });
 });
