@@ -41,8 +41,9 @@ async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBacke
   const square = unique.every((w) => w.rowEnd - w.rowStart === w.colEnd - w.colStart);
   const size = unique.length ? unique[0].rowEnd - unique[0].rowStart : 0;
   const sideGram = gram?.sideGram;
-  // With an off-thread eigen-solver, `parallel` windows are solved at once while this thread prepares the next.
-  const slots = new Slots(parallel);
+  // With an off-thread eigen-solver, `parallel` windows are solved at once and two more wait, copied, in its queue:
+  // the pool stays busy while this thread forms the next shared Gram.
+  const slots = new Slots(parallel > 1 ? parallel + 2 : 1);
   const solved: Promise<void>[] = [];
   const keep = (w: FarmsWindow, spectrum: Promise<{ evals: Float64Array }>) =>
     spectrum.then((spec) => void cache.set(key(w.rowStart, w.colStart, w.rowEnd, w.colEnd), spec.evals));
@@ -61,24 +62,34 @@ async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBacke
       const g = byRows ? `${w.rowStart},${w.rowEnd}` : `${w.colStart},${w.colEnd}`;
       groups.set(g, [...(groups.get(g) ?? []), w]);
     }
-    for (const group of groups.values()) {
+    const ranges = [...groups.values()];
+    const sharedGram = (group: FarmsWindow[]) => {
       const first = group[0];
       const block: Matrix = byRows
         ? { rows: first.rowEnd - first.rowStart, cols: m.cols, data: m.data.subarray(first.rowStart * m.cols, first.rowEnd * m.cols) as TensorData }
         : window(m, 0, first.colStart, m.rows, first.colEnd - first.colStart);
-      const { gram: shared, n } = await sideGram(block, byRows ? 'cols' : 'rows');
-      for (const w of group) {
+      return sideGram(block, byRows ? 'cols' : 'rows');
+    };
+    let current: { gram: Float64Array; n: number } | undefined = await sharedGram(ranges[0]);
+    for (let g = 0; g < ranges.length; g++) {
+      const { gram: shared, n } = current!;
+      let next: { gram: Float64Array; n: number } | undefined;
+      for (let i = 0; i < ranges[g].length; i++) {
+        const w = ranges[g][i];
         const from = byRows ? w.colStart : w.rowStart;
         const started = await slots.run(async () => {
           const sub = takeWork(size * size).subarray(0, size * size);
-          for (let i = 0; i < size; i++) sub.set(shared.subarray((from + i) * n + from, (from + i) * n + from + size), i * size);
+          for (let r = 0; r < size; r++) sub.set(shared.subarray((from + r) * n + from, (from + r) * n + from + size), r * size);
           const spec = spectrumFromGram(() => window(m, w.rowStart, w.colStart, size, size), sub, size, gram);
           return keep(w, spec).finally(() => giveWork(sub));
         });
         solved.push(started.done);
+        // Off-thread solver: once its queue is full, form the next range's Gram instead of waiting for a free slot.
+        if (parallel > 1 && !next && g + 1 < ranges.length && i === Math.min(ranges[g].length, parallel + 2) - 1) next = await sharedGram(ranges[g + 1]);
       }
       // Every window of this range has its copy: the shared Gram goes back while the last ones are solved.
       giveWork(shared);
+      current = next ?? (g + 1 < ranges.length ? await sharedGram(ranges[g + 1]) : undefined);
     }
     await Promise.all(solved);
     return cache;
