@@ -4,6 +4,7 @@
  */
 import type { InspectReport } from './core/inspect';
 import type { AnalyzeOptions } from './core/jobs/analyze/options';
+import type { AnalyzeStart } from './core/jobs/analyze/run';
 import type { AnalysisReport, LayerResult } from './core/report/model';
 import type { CompressOptions, CompressReport } from './core/transforms/compress/run';
 import type { LmcJobOptions, LmcReport } from './core/transforms/lmc/run-lmc';
@@ -104,6 +105,7 @@ export type WorkerRequest = InspectRequest | AnalyzeRequest | TransformRequest |
 
 export const enum FromWorker {
   Progress = 'progress',
+  Model = 'model',
   Layer = 'layer',
   InspectResult = 'inspectResult',
   AnalyzeResult = 'analyzeResult',
@@ -124,6 +126,12 @@ export interface ProgressMessage {
   label?: string;
   /** Transform jobs: which pass the counts belong to (compress: 'spectra' then 'write'; merge: 'merge'). */
   phase?: string;
+}
+/** An analysis has planned its layers: the model's format, size and provider, before the first row. */
+export interface ModelMessage {
+  type: FromWorker.Model;
+  jobId: number;
+  info: AnalyzeStart;
 }
 /** One finished layer of an analysis (analysed, skipped by the layer filter, or failed). */
 export interface LayerMessage {
@@ -180,6 +188,7 @@ export interface FailedMessage {
 }
 export type WorkerMessage =
   | ProgressMessage
+  | ModelMessage
   | LayerMessage
   | InspectResultMessage
   | AnalyzeResultMessage
@@ -199,6 +208,7 @@ export type WorkerMessage =
 
 export const enum ToWebview {
   Begin = 'begin',
+  Model = 'model',
   Layers = 'layers',
   Status = 'status',
   Done = 'done',
@@ -229,6 +239,11 @@ export interface BeginMessage {
   startedAt: number;
   /** What the worker was asked for (provider setting, FARMS, filter…), for the header. */
   options: Record<string, unknown>;
+}
+/** The model's format, parameter count and provider, known once the worker has planned the layers. */
+export interface ModelInfoMessage {
+  type: ToWebview.Model;
+  info: AnalyzeStart;
 }
 /** Layers that finished since the last batch, with the running totals and the summary of every layer so far. */
 export interface LayersMessage {
@@ -296,7 +311,7 @@ export interface ShowLogMessage {
   type: FromWebview.ShowLog;
 }
 
-export type ToWebviewMessage = BeginMessage | LayersMessage | StatusMessage | DoneMessage | AnalysisFailedMessage | SpectrumMessage | ExportedMessage;
+export type ToWebviewMessage = BeginMessage | ModelInfoMessage | LayersMessage | StatusMessage | DoneMessage | AnalysisFailedMessage | SpectrumMessage | ExportedMessage;
 export type FromWebviewMessage = ReadyMessage | GetSpectrumMessage | CancelMessage | RerunMessage | ExportMessage | ShowLogMessage;
 
 // ---------------------------------------------------------------------------------------------------------------

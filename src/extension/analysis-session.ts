@@ -4,6 +4,7 @@
  * and hands them out one layer at a time, and can replay everything to a webview that was reloaded.
  * No vscode import: the report panel and the tests drive it the same way.
  */
+import type { AnalyzeStart } from '../core/jobs/analyze/run';
 import { summarizeModel } from '../core/jobs/analyze/layer-result';
 import type { AnalysisReport, LayerResult } from '../core/report/model';
 import { type LayerRow, type ReportSummary, ToWebview, type ToWebviewMessage, type WireAnalyzeOptions } from '../protocol';
@@ -52,6 +53,7 @@ export class AnalysisSession {
   private lastFlush = 0;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private firstLayerMs: number | undefined;
+  private modelInfo: AnalyzeStart | undefined;
 
   constructor(
     readonly file: string,
@@ -84,6 +86,7 @@ export class AnalysisSession {
     this.outcome = undefined;
     this.lastFlush = 0;
     this.firstLayerMs = undefined;
+    this.modelInfo = undefined;
     this.hooks.log(`Analysing ${this.file}`);
     this.hooks.log(`  options: ${describeOptions(options)}`);
     this.hooks.post(this.beginMessage());
@@ -95,6 +98,12 @@ export class AnalysisSession {
         onLayer: (layer, done, total) => {
           if (generation !== this.generation) return;
           this.onLayer(layer, done, total, t0);
+        },
+        onModel: (info) => {
+          if (generation !== this.generation) return;
+          this.modelInfo = info;
+          this.total = info.total;
+          this.hooks.post({ type: ToWebview.Model, info });
         },
         onProgress: (p) => {
           if (generation !== this.generation || !p.label) return;
@@ -145,6 +154,7 @@ export class AnalysisSession {
   replay(post: (m: ToWebviewMessage) => void): void {
     if (!this.options) return;
     post(this.beginMessage());
+    if (this.modelInfo) post({ type: ToWebview.Model, info: this.modelInfo });
     for (const text of this.statusLines) post({ type: ToWebview.Status, text });
     const rows = this.finalReport ? this.finalReport.layers.map(withoutEigenvalues) : this.rows;
     if (rows.length > 0) post(this.layersMessage(rows));

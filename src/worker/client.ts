@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { InspectReport } from '../core/inspect';
+import type { AnalyzeStart } from '../core/jobs/analyze/run';
 import type { AnalysisReport, LayerResult } from '../core/report/model';
 import {
   type CompressReport,
@@ -46,6 +47,8 @@ export interface JobHandle<T> {
 export interface JobCallbacks {
   onProgress?: (p: ProgressMessage) => void;
   onLayer?: (layer: LayerResult, done: number, total: number, bytesRead: number) => void;
+  /** An analysis planned its layers: format, parameters, provider and the row count, before the first row. */
+  onModel?: (info: AnalyzeStart) => void;
 }
 
 /** A worker that has not ended this long after its job ended or was cancelled is terminated anyway. */
@@ -80,6 +83,8 @@ function runJob<T>(workerFile: string, request: WorkerRequest, pick: (m: WorkerM
       if (!cancelled) cb.onProgress?.(m);
     } else if (m.type === FromWorker.Layer) {
       if (!cancelled) cb.onLayer?.(m.layer, m.done, m.total, m.bytesRead);
+    } else if (m.type === FromWorker.Model) {
+      if (!cancelled) cb.onModel?.(m.info);
     } else if (m.type === FromWorker.Failed) {
       settleOnce(() => settle.reject(new JobFailedError(m.kind, m.message)));
       stopWorker();

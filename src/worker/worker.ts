@@ -54,6 +54,7 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
       { gram: backend, provider: gram.provider, providerFallbacks: gram.fallbacks, parallelLayers: pool ? pool.size + 1 : 1 },
       {
         shouldStop: isStopped,
+        onStart: (info) => post({ type: FromWorker.Model, jobId: req.jobId, info }),
         onLayer: (layer, p) => post({ type: FromWorker.Layer, jobId: req.jobId, layer, done: p.done, total: p.total, bytesRead: p.bytesRead }),
       },
     );

@@ -101,6 +101,7 @@ describe('AnalysisSession (real worker thread)', () => {
     const { session, outcome, messages, log } = await record(file);
     assert.equal(outcome.status, 'done');
     assert.equal(messages[0].type, 'begin');
+    assert.deepEqual(messages[1], { type: 'model', info: { format: 'safetensors', parameters: 2779520, provider: 'cpu', total: 8 } }, 'the header before any row');
     assert.equal(messages[messages.length - 1].type, 'done');
     const batches = messages.filter((m) => m.type === 'layers');
     assert.ok(batches.length >= 1);
@@ -118,12 +119,12 @@ describe('AnalysisSession (real worker thread)', () => {
     assert.ok(log.some((l) => /done in .* s \(first layer after/.test(l)), log.join('\n'));
     assert.ok(log.some((l) => /provider=cpu, FARMS off/.test(l)), log.join('\n'));
 
-    // A reloaded webview gets everything again in three messages.
+    // A reloaded webview gets everything again in four messages.
     const replay: ToWebviewMessage[] = [];
     session.replay((m) => replay.push(m));
-    assert.deepEqual(replay.map((m) => m.type), ['begin', 'layers', 'done']);
-    assert.equal(replay[1].type === 'layers' && replay[1].layers.length, 8);
-    assert.deepEqual(replay[2], messages[messages.length - 1]);
+    assert.deepEqual(replay.map((m) => m.type), ['begin', 'model', 'layers', 'done']);
+    assert.equal(replay[2].type === 'layers' && replay[2].layers.length, 8);
+    assert.deepEqual(replay[3], messages[messages.length - 1]);
   });
 
   it('reports a corrupt checkpoint as a typed failure, for the webview and the log', async () => {

@@ -189,7 +189,11 @@ describe('report webview (headless Chromium, recorded protocol messages)', { ski
     await send(page, msgs[0]);
     await page.waitForSelector('[data-testid="table-empty"]');
     assert.match((await page.textContent('[data-testid="status-line"]')) ?? '', /Opening image-super-resolution-psnr-small\.h5/);
+    // The worker's model header comes before the first row: format, size and provider show while layers stream.
+    assert.equal(msgs[1].type, 'model');
+    await send(page, msgs[1]);
     let expected = 0;
+    let headerChecked = false;
     const batches = msgs.filter((m): m is LayersMessage => m.type === 'layers');
     assert.ok(batches.length >= 5, `${batches.length} batches recorded`);
     for (const batch of batches) {
@@ -199,6 +203,12 @@ describe('report webview (headless Chromium, recorded protocol messages)', { ski
       const status = (await page.textContent('[data-testid="status-line"]')) ?? '';
       assert.match(status, new RegExp(`${batch.done} of ${batch.total} layers`));
       assert.equal(await page.isDisabled('[data-testid="export-json"]'), true, 'exports wait for the end');
+      if (!headerChecked) {
+        const meta = (await page.textContent('.ws-meta')) ?? '';
+        for (const s of ['keras-h5', '2.6 M', 'cpu']) assert.ok(meta.includes(s), `${s} in the header while streaming: ${meta}`);
+        assert.ok(!meta.includes('…'), meta);
+        headerChecked = true;
+      }
     }
     // The first analysed layer was selected automatically and its eigenvalues requested from the host.
     const first = batches[0].layers[0].name;

@@ -68,6 +68,10 @@ export class ReportApp {
     switch (m.type) {
       case ToWebview.Begin:
         return this.begin(m);
+      case ToWebview.Model:
+        if (this.live.phase === 'waiting') return;
+        this.live.setModel(m);
+        return this.scheduleRender(false);
       case ToWebview.Layers:
         if (this.live.phase === 'waiting') return; // a batch from before a reload; the replay's Begin comes next
         this.live.addLayers(m);

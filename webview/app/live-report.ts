@@ -4,7 +4,7 @@
  * with a provisional model header until the analysis is done. No DOM here.
  */
 import type { AnalysisReport, LayerResult } from '../../src/core/report/model';
-import type { AnalysisFailedMessage, BeginMessage, DoneMessage, LayerRow, LayersMessage, ReportSummary } from '../../src/protocol';
+import type { AnalysisFailedMessage, BeginMessage, DoneMessage, LayerRow, LayersMessage, ModelInfoMessage, ReportSummary } from '../../src/protocol';
 
 export type Phase = 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -26,6 +26,7 @@ export class LiveReport {
   private final: ReportSummary | undefined;
   private finishedAt = 0;
   private readonly spectra = new Map<string, number[]>();
+  private model: ModelInfoMessage['info'] | undefined;
 
   begin(m: BeginMessage): void {
     this.phase = 'running';
@@ -41,6 +42,13 @@ export class LiveReport {
     this.summary = undefined;
     this.final = undefined;
     this.spectra.clear();
+    this.model = undefined;
+  }
+
+  /** The worker's model header (format, parameters, provider) and the row count, before the first row. */
+  setModel(m: ModelInfoMessage): void {
+    this.model = m.info;
+    if (this.total === 0) this.total = m.info.total;
   }
 
   addLayers(m: LayersMessage): void {
@@ -122,9 +130,9 @@ export class LiveReport {
     return {
       model: {
         path: this.file,
-        format: '…',
-        parameters: Number.NaN,
-        provider: typeof provider === 'string' ? `${provider} …` : '…',
+        format: this.model?.format ?? '…',
+        parameters: this.model?.parameters ?? Number.NaN,
+        provider: this.model?.provider ?? (typeof provider === 'string' ? `${provider} …` : '…'),
         seconds: this.elapsed(now),
         summary,
         options: this.options,

@@ -17,7 +17,17 @@ export interface AnalyzeProgress {
   layer: string;
 }
 
+/** What is known of the model before the first layer: the report header's fields, and how many rows will come. */
+export interface AnalyzeStart {
+  format: string;
+  parameters: number;
+  provider: string;
+  total: number;
+}
+
 export interface AnalyzeHooks {
+  /** Once, after planning and before any layer (lets a UI fill its header at once). */
+  onStart?: (start: AnalyzeStart) => void;
   onLayer?: (layer: LayerResult, progress: AnalyzeProgress) => void;
   /** Polled between slices and layers; true stops the job with CancelledError. */
   shouldStop?: () => boolean;
@@ -66,6 +76,7 @@ export async function analyzeCheckpoint(
 ): Promise<AnalysisReport> {
   const started = performance.now();
   const plans = planLayers(ckpt, opts);
+  hooks.onStart?.({ format: ckpt.format, parameters: parameterCount(ckpt), provider: ctx.provider, total: plans.length });
   const toRead = plans.filter((p) => !p.skipped);
   const bytesOf = new Map(ckpt.tensors.map((t) => [t.name, t.bytes]));
   const shouldStop = hooks.shouldStop ?? (() => false);
