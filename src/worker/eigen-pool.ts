@@ -1,21 +1,29 @@
 /**
- * A few threads that each solve one symmetric eigenvalue problem at a time (eigen-thread.ts), so that two layers or
- * two FARMS windows use both cores: the analysis thread keeps reading tensors and forming Grams while the pool reduces
- * earlier Grams. The onnxruntime sessions of the pool run on one thread each; the wasm stages of the solver (bulge
- * chase, QL), single-threaded by nature, then overlap instead of leaving a core idle.
+ * A few threads that each solve one spectrum problem at a time (eigen-thread.ts), so that several small layers or
+ * FARMS windows use every core: the analysis thread keeps reading tensors and computing metrics while the pool forms
+ * Grams and reduces them. The pool's onnxruntime sessions run on one thread each; the wasm stages of the solver
+ * (bulge chase, QL), single-threaded by nature, then overlap instead of leaving a core idle.
+ * Two kinds of problem: the eigenvalues of a symmetric matrix (a FARMS window of a shared Gram), and the whole
+ * spectrum of a matrix (its Gram, eigenvalues, and the direct SVD when the Gram is ill-conditioned).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { GramBackend } from '../core/linalg/spectrum';
+import type { GramBackend, Spectrum } from '../core/linalg/spectrum';
 import { giveWork } from '../core/linalg/workspace';
+import type { Matrix } from '../core/tensor/matrix-view';
 
-export type EigenRequest = { type: 'solve'; id: number; n: number; buffer: ArrayBuffer; byteOffset: number } | { type: 'close' };
-export type EigenReply = { id: number; buffer: ArrayBuffer } & ({ evals: Float64Array } | { error: string });
+/** A problem as it crosses to a pool thread; `buffer` is transferred (the thread sends it back with the answer). */
+export type EigenRequest =
+  | { type: 'eigen'; id: number; n: number; buffer: ArrayBuffer; byteOffset: number }
+  | { type: 'spectrum'; id: number; rows: number; cols: number; dtype: 'float32' | 'float64'; scale: number; buffer: ArrayBuffer; byteOffset: number }
+  | { type: 'close' };
+export type EigenReply = { id: number; buffer: ArrayBuffer } & ({ evals: Float64Array; method: Spectrum['method'] } | { error: string });
 
 interface Task {
-  a: Float64Array;
-  n: number;
-  resolve: (ev: Float64Array) => void;
+  request: Exclude<EigenRequest, { type: 'close' }>;
+  /** Whether the returned buffer is a float64 work array worth reusing here. */
+  reuse: boolean;
+  resolve: (s: Spectrum) => void;
   reject: (e: Error) => void;
 }
 
@@ -41,13 +49,29 @@ export class EigenPool {
   }
 
   /** Eigenvalues (ascending) of the symmetric n×n matrix `a` (overwritten, and no longer usable by the caller). */
-  eigenvalues = (a: Float64Array, n: number): Promise<Float64Array> =>
-    new Promise((resolve, reject) => {
+  eigenvalues = async (a: Float64Array, n: number): Promise<Float64Array> =>
+    (await this.submit({ type: 'eigen', id: 0, n, buffer: a.buffer as ArrayBuffer, byteOffset: a.byteOffset }, true)).evals;
+
+  /**
+   * The spectrum of W (times scale²), as matrixSpectrum computes it on this thread: Gram on the small side, the
+   * two-stage eigen-solver, the direct SVD when ill-conditioned. W's data is copied; the caller keeps its array.
+   */
+  spectrum = (m: Matrix, scale = 1): Promise<Spectrum> => {
+    const length = m.rows * m.cols;
+    const copy = m.data instanceof Float32Array ? new Float32Array(length) : new Float64Array(length);
+    copy.set(m.data.subarray(0, length));
+    const dtype = copy instanceof Float32Array ? 'float32' : 'float64';
+    return this.submit({ type: 'spectrum', id: 0, rows: m.rows, cols: m.cols, dtype, scale, buffer: copy.buffer as ArrayBuffer, byteOffset: 0 }, false);
+  };
+
+  private submit(request: Task['request'], reuse: boolean): Promise<Spectrum> {
+    return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('the eigen pool is closed'));
       if (this.dead.size === this.size) return reject(new Error('no eigenvalue thread is left'));
-      this.queue.push({ a, n, resolve, reject });
+      this.queue.push({ request, reuse, resolve, reject });
       this.dispatch();
     });
+  }
 
   private dispatch(): void {
     while (this.idle.length && this.queue.length) {
@@ -55,9 +79,7 @@ export class EigenPool {
       const task = this.queue.shift()!;
       const id = this.nextId++;
       this.running.set(id, { task, worker });
-      const buffer = task.a.buffer as ArrayBuffer;
-      const msg: EigenRequest = { type: 'solve', id, n: task.n, buffer, byteOffset: task.a.byteOffset };
-      worker.postMessage(msg, [buffer]);
+      worker.postMessage({ ...task.request, id }, [task.request.buffer]);
     }
     if (this.running.size === 0 && this.queue.length === 0) this.drained?.();
   }
@@ -67,9 +89,9 @@ export class EigenPool {
     if (!job) return;
     this.running.delete(r.id);
     this.idle.push(worker);
-    // The input came back with the answer: give it to the workspace so the next Gram reuses its pages.
-    giveWork(new Float64Array(r.buffer));
-    if ('evals' in r) job.task.resolve(r.evals);
+    // A Gram came back with the answer: give it to the workspace so the next Gram reuses its pages.
+    if (job.task.reuse) giveWork(new Float64Array(r.buffer));
+    if ('evals' in r) job.task.resolve({ evals: r.evals, method: r.method });
     else job.task.reject(new Error(r.error));
     this.dispatch();
   }
@@ -119,9 +141,10 @@ export function eigenPoolFor(threads: number, provider: string, threadFile: stri
  */
 export const POOLED_BELOW_ORDER = 2048;
 
-/** The backend with its eigen-solver moved to the pool for orders below POOLED_BELOW_ORDER. */
+/** The backend with spectra and eigen-solves of orders below POOLED_BELOW_ORDER moved to the pool. */
 export function withPool(backend: GramBackend, pool: EigenPool): GramBackend {
   const inThread = backend.eigenvalues!;
   const eigenvalues = (a: Float64Array, n: number) => (n < POOLED_BELOW_ORDER ? pool.eigenvalues(a, n) : inThread(a, n));
-  return Object.assign((m: Parameters<GramBackend>[0]) => backend(m), { eigenvalues, sideGram: backend.sideGram });
+  const spectrum = (m: Matrix, scale: number) => (Math.min(m.rows, m.cols) < POOLED_BELOW_ORDER ? pool.spectrum(m, scale) : undefined);
+  return Object.assign((m: Matrix) => backend(m), { eigenvalues, sideGram: backend.sideGram, spectrum });
 }

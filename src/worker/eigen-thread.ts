@@ -1,31 +1,36 @@
 /**
- * worker_threads entry of the eigen pool (eigen-pool.ts): computes the eigenvalues of symmetric float64 matrices with
- * the two-stage solver on a one-thread onnxruntime session, one request at a time, and sends the input buffer back
- * with the result so the analysis thread can reuse it.
+ * worker_threads entry of the eigen pool (eigen-pool.ts): solves one problem at a time on one-thread onnxruntime
+ * sessions — the eigenvalues of a symmetric matrix, or a matrix's whole spectrum as matrixSpectrum computes it — and
+ * sends the input buffer back with the answer so the analysis thread can reuse it.
  */
 import { parentPort } from 'node:worker_threads';
-import { createOrtBandKernels, type OrtBandKernels } from '../core/linalg/ort/band-session';
-import { linalgSessionOptions } from '../core/linalg/ort/session-options';
-import { symmetricEigenvaluesTwoStage } from '../core/linalg/two-stage-eigen';
+import { createOrtGram, type OrtGram } from '../core/linalg/ort/gram-session';
+import { matrixSpectrum, type Spectrum } from '../core/linalg/spectrum';
 import type { EigenReply, EigenRequest } from './eigen-pool';
 
-let kernels: Promise<OrtBandKernels> | undefined;
+let ort: Promise<OrtGram> | undefined;
+
+async function solve(msg: Exclude<EigenRequest, { type: 'close' }>): Promise<Spectrum> {
+  const { backend } = await (ort ??= createOrtGram('cpu', 1));
+  if (msg.type === 'eigen') return { evals: await backend.eigenvalues!(new Float64Array(msg.buffer, msg.byteOffset, msg.n * msg.n), msg.n), method: 'gram' };
+  const length = msg.rows * msg.cols;
+  const data = msg.dtype === 'float32' ? new Float32Array(msg.buffer, msg.byteOffset, length) : new Float64Array(msg.buffer, msg.byteOffset, length);
+  return matrixSpectrum({ rows: msg.rows, cols: msg.cols, data }, { scale: msg.scale, gram: backend });
+}
 
 parentPort!.on('message', (msg: EigenRequest) => {
   if (msg.type === 'close') {
     void (async () => {
-      if (kernels) await (await kernels).release().catch(() => undefined);
+      if (ort) await (await ort).release().catch(() => undefined);
       parentPort!.close();
     })();
     return;
   }
   void (async () => {
-    const a = new Float64Array(msg.buffer, msg.byteOffset, msg.n * msg.n);
     let reply: EigenReply;
     try {
-      const k = await (kernels ??= createOrtBandKernels(linalgSessionOptions('cpu', 1)));
-      const evals = await symmetricEigenvaluesTwoStage(a, msg.n, k);
-      reply = { id: msg.id, evals, buffer: msg.buffer };
+      const { evals, method } = await solve(msg);
+      reply = { id: msg.id, buffer: msg.buffer, evals, method };
     } catch (e) {
       reply = { id: msg.id, error: e instanceof Error ? e.message : String(e), buffer: msg.buffer };
     }

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Slots } from '../../src/core/concurrency';
 import { DEFAULT_ANALYZE_OPTIONS } from '../../src/core/jobs/analyze/options';
 import { createOrtGram, type OrtGram } from '../../src/core/linalg/ort/gram-session';
+import { matrixSpectrum } from '../../src/core/linalg/spectrum';
 import { EigenPool } from '../../src/worker/eigen-pool';
 import { analyzeInWorker } from '../../src/worker/client';
 import { writeSafetensors } from '../../bench/synthetic';
@@ -56,6 +57,36 @@ describe('eigen pool', () => {
       await pool.close();
     }
     await assert.rejects(pool.eigenvalues(new Float64Array(4), 2), /closed/);
+  });
+
+  it('computes whole spectra as matrixSpectrum does: Gram, scale, and the direct SVD of an ill-conditioned matrix', async () => {
+    const pool = new EigenPool(path.join(DIST, 'eigen-thread.js'), 2);
+    try {
+      let s = 7;
+      const r = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5);
+      const wide = { rows: 300, cols: 700, data: Float32Array.from({ length: 300 * 700 }, r) };
+      // Rank 40 of 260 columns: the Gram's small eigenvalues are round-off, so the SVD path must be taken.
+      const left = Float64Array.from({ length: 400 * 40 }, r);
+      const right = Float64Array.from({ length: 40 * 260 }, r);
+      const lowRank = new Float64Array(400 * 260);
+      for (let i = 0; i < 400; i++) for (let j = 0; j < 260; j++) for (let p = 0; p < 40; p++) lowRank[i * 260 + j] += left[i * 40 + p] * right[p * 260 + j];
+      const cases = [
+        { m: wide, scale: 1 },
+        { m: wide, scale: Math.SQRT1_2 },
+        { m: { rows: 400, cols: 260, data: lowRank }, scale: 1 },
+      ];
+      for (const { m, scale } of cases) {
+        const before = m.data.slice();
+        const [got, want] = await Promise.all([pool.spectrum(m, scale), matrixSpectrum(m, { scale, gram: ort.backend })]);
+        assert.equal(got.method, want.method);
+        assert.deepEqual(m.data, before, 'the caller keeps its matrix');
+        const top = want.evals[want.evals.length - 1];
+        for (let j = 0; j < want.evals.length; j++) assert.ok(Math.abs(got.evals[j] - want.evals[j]) <= 1e-12 * top, `eigenvalue ${j}`);
+      }
+      assert.equal((await pool.spectrum(cases[2].m, 1)).method, 'svd');
+    } finally {
+      await pool.close();
+    }
   });
 
   it('rejects instead of hanging when its threads cannot start', async () => {

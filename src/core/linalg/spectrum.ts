@@ -14,6 +14,11 @@ export interface GramBackend {
   eigenvalues?: (a: Float64Array, n: number) => Promise<Float64Array>;
   /** The Gram on a chosen side: 'cols' = WᵀW (cols×cols), 'rows' = WWᵀ; lets FARMS share one Gram between windows. */
   sideGram?: (m: Matrix, side: 'rows' | 'cols') => Promise<{ gram: Float64Array; n: number }>;
+  /**
+   * The whole spectrum of a matrix off this thread (a pool), same results as matrixSpectrum with this backend;
+   * undefined → compute it here.
+   */
+  spectrum?: (m: Matrix, scale: number) => Promise<Spectrum> | undefined;
 }
 
 /** Below this order the one-stage TypeScript reduction is faster than the GEMM-based two-stage one. */
@@ -36,6 +41,8 @@ export const GRAM_RELIABLE_RATIO = 1e-10;
 
 /** Squared singular values of one matrix, times `scale²` (WeightWatcher scales Conv2D slices by √½). */
 export async function matrixSpectrum(m: Matrix, opts: { scale?: number; gram?: GramBackend } = {}): Promise<Spectrum> {
+  const elsewhere = opts.gram?.spectrum?.(m, opts.scale ?? 1);
+  if (elsewhere) return elsewhere;
   const scaled = applyScale(m, opts.scale ?? 1);
   const backend = opts.gram ?? typescriptGram;
   const { gram, n } = await backend(scaled.m);
