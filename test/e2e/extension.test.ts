@@ -4,12 +4,14 @@
  * Needs scripts/e2e/setup.sh and `npm run package` (npm run test:e2e does both). Screenshots: test-results/e2e-*.png.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from 'playwright-core';
 import { writeSafetensors } from '../../bench/synthetic';
-import { cliLayerCount, cpuSeconds, EXTENSION_ID, FIXTURES, RESULTS, sleep, threadNames, until, VsCode } from './harness';
+import { cliLayerCount, cpuSeconds, EXTENSION_ID, FIXTURES, RESULTS, ROOT, sleep, threadNames, until, VsCode } from './harness';
 
 const FILES = {
   oracle: 'public.safetensors',
@@ -18,7 +20,23 @@ const FILES = {
   onnx: 'silero_vad_v5.onnx',
   corrupt: 'st_truncated.safetensors',
   big: 'big.safetensors',
+  model0: 'model0.safetensors',
+  model1: 'model1.safetensors',
 };
+
+/** Tensor entries and data of a safetensors file, without its __metadata__ (which names the inputs and options). */
+function safetensorsContent(file: string): { tensors: Record<string, unknown>; data: Buffer } {
+  const buf = fs.readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
+  delete header.__metadata__;
+  return { tensors: header, data: buf.subarray(8 + n) };
+}
+
+/** Runs the CLI (the same build the VSIX bundles) and returns its JSON report. */
+function cli(args: string[]): unknown {
+  return JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), ...args, '--json'], { encoding: 'utf8', timeout: 300_000 }));
+}
 
 /** 40 float32 1536×1536 matrices (377 MB): several seconds per layer here, so there is time to cancel. */
 function writeBig(file: string): void {
@@ -42,6 +60,8 @@ describe('Weight Spectra in VS Code (code-server)', () => {
         { name: FILES.onnx, from: path.join(FIXTURES, 'shipped', 'silero_vad_v5.onnx') },
         { name: FILES.corrupt, from: path.join(FIXTURES, 'hostile', 'st_truncated.safetensors') },
         { name: FILES.big, write: writeBig },
+        { name: FILES.model0, from: path.join(FIXTURES, 'pairs', 'merge', 'model0.safetensors') },
+        { name: FILES.model1, from: path.join(FIXTURES, 'pairs', 'merge', 'model1.safetensors') },
       ],
       log,
     });
@@ -200,6 +220,78 @@ describe('Weight Spectra in VS Code (code-server)', () => {
     assert.equal(vs.extensionHostPid(), extensionHost, 'the extension host did not restart');
     await sleep(300);
     await vs.screenshot('corrupt-file-error');
+  });
+
+  /** Waits for the quick input (QuickPick, input box or simple save dialog) titled like `title`, then accepts it with Enter. */
+  async function acceptQuickInput(title: RegExp): Promise<string> {
+    const widget = vs.page.locator('.quick-input-widget');
+    const shown = await until(`a quick input titled ${title}`, 30_000, async () => {
+      if (!(await widget.isVisible().catch(() => false))) return undefined;
+      const t = (await widget.locator('.quick-input-title').textContent().catch(() => '')) ?? '';
+      return title.test(t) ? t : undefined;
+    }, 100);
+    await sleep(300);
+    await widget.locator('input.input').press('Enter');
+    await until(`the quick input "${shown}" to go`, 10_000, async () => {
+      if (!(await widget.isVisible().catch(() => false))) return true;
+      return ((await widget.locator('.quick-input-title').textContent().catch(() => '')) ?? '') !== shown;
+    });
+    return shown;
+  }
+
+  step('Compress… from the context menu writes the model the CLI writes with the same choices', 180_000, async () => {
+    await vs.closeAllEditors();
+    const out = path.join(vs.workspace, 'st_mixed-compressed.safetensors');
+    assert.ok(!fs.existsSync(out));
+    await vs.explorerContextAction(FILES.mixed, 'Compress…');
+    // The defaults a user accepts with Enter: rank reduction 40 %, factorized, saved beside the input.
+    await acceptQuickInput(/Compress st_mixed\.safetensors: how to choose each layer's rank/);
+    await acceptQuickInput(/Compress st_mixed\.safetensors: Rank reduction %/);
+    await acceptQuickInput(/Compress st_mixed\.safetensors: output form/);
+    await acceptQuickInput(/Compress st_mixed\.safetensors: save the factorized model as/);
+    await until('the compressed model and the done notification', 120_000, async () => fs.existsSync(out) && (await vs.notifications()).some((n) => /^Weight Spectra: /.test(n)));
+    await until('the progress notification to close', 10_000, async () => !(await vs.notifications()).some((n) => /compressing st_mixed/i.test(n)));
+    await vs.screenshot('compress-done');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-e2e-cli-'));
+    try {
+      const ref = path.join(dir, 'ref.safetensors');
+      cli(['compress', path.join(vs.workspace, FILES.mixed), '--out', ref, '--rank-reduction', '40', '--emit', 'factorized']);
+      const [ours, theirs] = [safetensorsContent(out), safetensorsContent(ref)];
+      assert.deepEqual(ours.tensors, theirs.tensors, 'same tensors, dtypes, shapes and offsets as the CLI');
+      assert.ok(ours.data.equals(theirs.data), 'the same bytes as the CLI');
+      assert.ok(Object.keys(ours.tensors).some((k) => k.endsWith('.weight.U')), 'some layer was factorized (W → W.U · W.V)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(vs.extensionHostPid(), extensionHost, 'the extension host did not restart');
+  });
+
+  step('Merge… on two selected models writes the CLI\'s linear merge', 180_000, async () => {
+    await vs.closeAllEditors();
+    const out = path.join(vs.workspace, 'model0-linear.safetensors');
+    const alt = path.join(vs.workspace, 'model1-linear.safetensors');
+    await vs.explorerRow(FILES.model0).click({ timeout: 15_000 });
+    await vs.explorerRow(FILES.model1).click({ modifiers: ['Control'], timeout: 15_000 });
+    await vs.explorerContextAction(FILES.model1, 'Merge…');
+    const method = await acceptQuickInput(/Merge 2 models: method/);
+    assert.match(method, /Merge 2 models/);
+    await acceptQuickInput(/Merge \(linear\): parameters/);
+    await acceptQuickInput(/Merge \(linear\): save the merged model as/);
+    const written = await until('the merged model', 120_000, () => (fs.existsSync(out) ? out : fs.existsSync(alt) ? alt : undefined));
+    await until('the done notification', 30_000, async () => (await vs.notifications()).some((n) => /^Weight Spectra: /.test(n) && /merge|linear/i.test(n)));
+    await until('the progress notification to close', 10_000, async () => !(await vs.notifications()).some((n) => /merging 2 models/i.test(n)));
+    await vs.screenshot('merge-done');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-e2e-cli-'));
+    try {
+      const ref = path.join(dir, 'ref.safetensors');
+      cli(['merge', path.join(vs.workspace, FILES.model0), path.join(vs.workspace, FILES.model1), '--out', ref, '--method', 'linear']);
+      const [ours, theirs] = [safetensorsContent(written), safetensorsContent(ref)];
+      assert.deepEqual(ours.tensors, theirs.tensors);
+      assert.ok(ours.data.equals(theirs.data), 'the same bytes as the CLI');
+      assert.ok(!ours.data.equals(safetensorsContent(path.join(vs.workspace, FILES.model0)).data), 'a merge, not a copy');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** Starts the long analysis, waits for its first layers, cancels with `cancel`, then checks the worker is gone. */
