@@ -95,7 +95,8 @@ function summaryCards(report: AnalysisReport, onFlag: (flag: string) => void): H
     card('Mean α', fmt(s.alpha), '2 – 6 is well trained', alphaTone(s.alpha), 'Mean WeightWatcher power-law exponent over analysed layers'),
     card('α weighted', fmt(s.alpha_weighted), 'mean α · log₁₀ λmax', 'neutral', 'WeightWatcher alpha_weighted: lower is better when comparing models of one family'),
   ];
-  if (s.lipschitz) {
+  // An empty product (no analysed layer) bounds nothing: no card rather than a bound of 10⁰.
+  if (s.lipschitz && s.lipschitz.factors > 0) {
     cards.push(card('Lipschitz bound', h('span', {}, '10', h('sup', {}, s.lipschitz.log10_bound.toFixed(1))), `product of ${s.lipschitz.factors} spectral norms`, 'neutral', s.lipschitz.assumptions));
   } else if (isNum(s.stable_rank)) {
     cards.push(card('Mean stable rank', fmt(s.stable_rank), '‖W‖²_F / ‖W‖²₂'));
