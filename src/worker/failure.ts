@@ -2,7 +2,6 @@
 import { isCancellation } from '../core/cancel';
 import { CheckpointError } from '../core/errors';
 import { OutputError } from '../core/io/atomic-write';
-import { CompressCancelledError } from '../core/transforms/compress/layers';
 import { OnnxCheckError } from '../core/transforms/compress/onnx-check';
 import { EigenError } from '../core/transforms/compress/symmetric-eigenvectors';
 import { transformErrorKind } from '../core/transforms/match/errors';
@@ -24,7 +23,7 @@ export interface Failure {
  */
 export function describeFailure(e: unknown, stopped: boolean): Failure {
   const message = e instanceof Error ? e.message : String(e);
-  if (isCancellation(e) || e instanceof CompressCancelledError || e instanceof CancelledWriteError) return { kind: 'cancelled', message: 'cancelled' };
+  if (isCancellation(e) || e instanceof CancelledWriteError) return { kind: 'cancelled', message: 'cancelled' };
   if (e instanceof CheckpointError) return { kind: e.kind, message };
   if (e instanceof OutputError) return stopped ? { kind: 'cancelled', message: 'cancelled' } : { kind: 'output', message };
   const transform = transformErrorKind(e);

@@ -1,6 +1,6 @@
 import { CheckpointError } from '../../core/errors';
 import { OutputError } from '../../core/io/atomic-write';
-import { CompressCancelledError } from '../../core/transforms/compress/layers';
+import { isCancellation } from '../../core/cancel';
 import type { RankCriterion } from '../../core/transforms/compress/ranks';
 import { compressCheckpoint, type CompressOptions, type CompressReport, type EmitMode } from '../../core/transforms/compress/run';
 import { EigenError } from '../../core/transforms/compress/symmetric-eigenvectors';
@@ -134,7 +134,7 @@ export async function runCompress(argv: readonly string[], out: NodeJS.WritableS
     });
   } catch (e) {
     if (tty) err.write('\n');
-    if (e instanceof CompressCancelledError || (e instanceof OutputError && signal.aborted)) {
+    if (isCancellation(e) || (e instanceof OutputError && signal.aborted)) {
       err.write('weight-spectra compress: cancelled; nothing was written\n');
       return 130;
     }

@@ -1,3 +1,4 @@
+import { JobCancelledError } from '../../cancel';
 import type { Checkpoint, TensorInfo } from '../../checkpoint/types';
 import { matrixSpectrum, type GramBackend } from '../../linalg/spectrum';
 import type { WritableDtype } from '../../writers/encode';
@@ -56,13 +57,6 @@ export interface PlanOptions {
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
-export class CompressCancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CompressCancelledError';
-  }
-}
-
 /** Reads every candidate weight matrix once, computes its spectrum and decides its rank. */
 export async function planCompression(ck: Checkpoint, opts: PlanOptions): Promise<{ layers: LayerWork[]; tau?: number }> {
   const layers: LayerWork[] = ck.tensors.map((info) => {
@@ -77,7 +71,7 @@ export async function planCompression(ck: Checkpoint, opts: PlanOptions): Promis
   const candidates = layers.filter((l) => l.layout);
   let done = 0;
   for (const l of candidates) {
-    if (opts.shouldStop?.()) throw new CompressCancelledError();
+    if (opts.shouldStop?.()) throw new JobCancelledError();
     const data = await ck.read(l.info.name, 'float32');
     const m = { rows: l.layout!.rows, cols: l.layout!.cols, data };
     l.evals = (await matrixSpectrum(m, { gram: opts.gram })).evals;

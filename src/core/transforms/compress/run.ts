@@ -6,7 +6,8 @@ import { OutputError } from '../../writers/staged-outputs';
 import { emitLora } from './emit-lora';
 import { emitOnnx } from './emit-onnx';
 import { emitSafetensors } from './emit-safetensors';
-import { type CompressLayerResult, CompressCancelledError, planCompression, type SvdChoice } from './layers';
+import { JobCancelledError } from '../../cancel';
+import { type CompressLayerResult, planCompression, type SvdChoice } from './layers';
 import { compareOnnxOutputs, type OnnxCheck, OnnxCheckError, sampleInputs } from './onnx-check';
 import type { RankCriterion } from './ranks';
 
@@ -105,7 +106,7 @@ export async function compressCheckpoint(input: string, out: string, opts: Compr
       shouldStop,
       onProgress: (d, t, n) => opts.onProgress?.('spectra', d, t, n),
     });
-    if (shouldStop()) throw new CompressCancelledError();
+    if (shouldStop()) throw new JobCancelledError();
     const manifest = (rows: readonly CompressLayerResult[]) => ({
       tool: 'weight-spectra compress',
       source: path.basename(input),
