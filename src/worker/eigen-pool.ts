@@ -125,13 +125,18 @@ export class EigenPool {
   }
 }
 
+/** With `threads` 0 (auto), a pool is started only for at least this much single-core work (it costs ≈ 0.3 s to start). */
+export const POOL_MIN_WORK_SECONDS = 1;
+
 /**
  * The eigen pool for a job: threads from the setting (0: one per core, at most 4), CPU provider only (a GPU provider
- * keeps its eigen-solver on its own device), none on a one-core machine.
+ * keeps its eigen-solver on its own device), none on a one-core machine, and in auto mode none for a job whose
+ * pooled work (`workSeconds`, see parallelWorkSeconds) would not repay the threads' start.
  */
-export function eigenPoolFor(threads: number, provider: string, threadFile: string): EigenPool | undefined {
+export function eigenPoolFor(threads: number, provider: string, threadFile: string, workSeconds = Infinity): EigenPool | undefined {
   const size = threads > 0 ? threads : Math.min(4, availableParallelism());
   if (size < 2 || provider !== 'cpu') return undefined;
+  if (threads === 0 && workSeconds < POOL_MIN_WORK_SECONDS) return undefined;
   return new EigenPool(threadFile, size);
 }
 
@@ -141,10 +146,19 @@ export function eigenPoolFor(threads: number, provider: string, threadFile: stri
  */
 export const POOLED_BELOW_ORDER = 2048;
 
+/**
+ * A Gram above this many flops (2·m·n²) is formed on the analysis thread, where onnxruntime uses every core (an
+ * embedding matrix of 30522×768 took 1.4 s on one pool thread, 0.6 s there); its eigenvalues still go to the pool.
+ */
+const POOLED_GRAM_MAX_FLOPS = 8e9;
+
 /** The backend with spectra and eigen-solves of orders below POOLED_BELOW_ORDER moved to the pool. */
 export function withPool(backend: GramBackend, pool: EigenPool): GramBackend {
   const inThread = backend.eigenvalues!;
   const eigenvalues = (a: Float64Array, n: number) => (n < POOLED_BELOW_ORDER ? pool.eigenvalues(a, n) : inThread(a, n));
-  const spectrum = (m: Matrix, scale: number) => (Math.min(m.rows, m.cols) < POOLED_BELOW_ORDER ? pool.spectrum(m, scale) : undefined);
+  const spectrum = (m: Matrix, scale: number) => {
+    const n = Math.min(m.rows, m.cols);
+    return n < POOLED_BELOW_ORDER && 2 * Math.max(m.rows, m.cols) * n * n <= POOLED_GRAM_MAX_FLOPS ? pool.spectrum(m, scale) : undefined;
+  };
   return Object.assign((m: Matrix) => backend(m), { eigenvalues, sideGram: backend.sideGram, spectrum });
 }

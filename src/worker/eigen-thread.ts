@@ -8,7 +8,10 @@ import { createOrtGram, type OrtGram } from '../core/linalg/ort/gram-session';
 import { matrixSpectrum, type Spectrum } from '../core/linalg/spectrum';
 import type { EigenReply, EigenRequest } from './eigen-pool';
 
-let ort: Promise<OrtGram> | undefined;
+// Sessions are created as the thread starts, while the analysis thread opens the checkpoint and reads the first
+// tensor, so the first layer does not wait for them.
+let ort: Promise<OrtGram> | undefined = createOrtGram('cpu', 1);
+ort.catch(() => undefined);
 
 async function solve(msg: Exclude<EigenRequest, { type: 'close' }>): Promise<Spectrum> {
   const { backend } = await (ort ??= createOrtGram('cpu', 1));
@@ -21,7 +24,11 @@ async function solve(msg: Exclude<EigenRequest, { type: 'close' }>): Promise<Spe
 parentPort!.on('message', (msg: EigenRequest) => {
   if (msg.type === 'close') {
     void (async () => {
-      if (ort) await (await ort).release().catch(() => undefined);
+      try {
+        if (ort) await (await ort).release();
+      } catch {
+        // Sessions that never opened have nothing to release.
+      }
       parentPort!.close();
     })();
     return;

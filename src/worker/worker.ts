@@ -7,7 +7,9 @@ import { inspectCheckpoint } from '../core/inspect';
 import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
 import { analyzeCheckpoint } from '../core/jobs/analyze/run';
 import { createOrtGram } from '../core/linalg/ort/gram-session';
-import { eigenPoolFor, withPool, type EigenPool } from './eigen-pool';
+import { planLayers } from '../core/jobs/analyze/plan';
+import { parallelWorkSeconds } from '../core/jobs/analyze/work-estimate';
+import { eigenPoolFor, POOLED_BELOW_ORDER, withPool, type EigenPool } from './eigen-pool';
 import { FromWorker, ToWorker, type AnalyzeRequest, type InspectRequest, type WorkerMessage, type WorkerRequest } from '../protocol';
 import { describeFailure } from './failure';
 import { runTransform } from './transform-jobs';
@@ -46,7 +48,8 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
     if (options.provider !== 'auto') {
       for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
     }
-    pool = eigenPoolFor(options.threads, gram.provider, path.join(__dirname, 'eigen-thread.js'));
+    const work = parallelWorkSeconds(planLayers(ckpt, options), options, POOLED_BELOW_ORDER);
+    pool = eigenPoolFor(options.threads, gram.provider, path.join(__dirname, 'eigen-thread.js'), work);
     const backend = pool ? withPool(gram.backend, pool) : gram.backend;
     const report = await analyzeCheckpoint(
       ckpt,

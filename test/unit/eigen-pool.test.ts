@@ -12,7 +12,10 @@ import { Slots } from '../../src/core/concurrency';
 import { DEFAULT_ANALYZE_OPTIONS } from '../../src/core/jobs/analyze/options';
 import { createOrtGram, type OrtGram } from '../../src/core/linalg/ort/gram-session';
 import { matrixSpectrum } from '../../src/core/linalg/spectrum';
-import { EigenPool } from '../../src/worker/eigen-pool';
+import { eigenPoolFor, EigenPool, POOL_MIN_WORK_SECONDS, POOLED_BELOW_ORDER } from '../../src/worker/eigen-pool';
+import { openCheckpoint } from '../../src/core/checkpoint/registry';
+import { planLayers } from '../../src/core/jobs/analyze/plan';
+import { parallelWorkSeconds } from '../../src/core/jobs/analyze/work-estimate';
 import { analyzeInWorker } from '../../src/worker/client';
 import { writeSafetensors } from '../../bench/synthetic';
 import { FIXTURES } from '../helpers/fixtures';
@@ -93,6 +96,38 @@ describe('eigen pool', () => {
     const pool = new EigenPool(path.join(DIST, 'no-such-thread.js'), 2);
     await assert.rejects(pool.eigenvalues(randomGram(200, 200, 3), 200), /thread/);
     await pool.close();
+  });
+});
+
+describe('when the pool starts by itself (threads 0)', () => {
+  it('not for a small model (its start would cost more than it saves), yes for BERT-sized layers or FARMS', async () => {
+    const small = await openCheckpoint(path.join(FIXTURES, 'oracle', 'public.safetensors'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-work-'));
+    const file = path.join(dir, 'bert-block.safetensors');
+    writeSafetensors(file, [
+      ...['q', 'k', 'v', 'o'].map((x) => ({ name: `attn.${x}.weight`, dtype: 'F32' as const, shape: [768, 768] })),
+      { name: 'mlp.up.weight', dtype: 'F32', shape: [3072, 768] },
+      { name: 'mlp.down.weight', dtype: 'F32', shape: [768, 3072] },
+    ], { sparse: true });
+    const block = await openCheckpoint(file);
+    try {
+      const opts = { ...DEFAULT_ANALYZE_OPTIONS, filter: undefined };
+      const smallWork = parallelWorkSeconds(planLayers(small, opts), opts, POOLED_BELOW_ORDER);
+      assert.ok(smallWork < POOL_MIN_WORK_SECONDS, `${smallWork} s`);
+      assert.ok(parallelWorkSeconds(planLayers(small, opts), { farms: {} }, POOLED_BELOW_ORDER) > smallWork, 'FARMS windows add work');
+      const blocks = 12 * parallelWorkSeconds(planLayers(block, opts), opts, POOLED_BELOW_ORDER);
+      assert.ok(blocks > POOL_MIN_WORK_SECONDS, `${blocks} s for 12 BERT blocks`);
+      assert.equal(eigenPoolFor(0, 'cpu', 'unused.js', smallWork), undefined);
+      assert.equal(eigenPoolFor(0, 'webgpu', 'unused.js', 100), undefined, 'GPU providers keep their own solver');
+      assert.equal(eigenPoolFor(1, 'cpu', 'unused.js', 100), undefined, 'threads 1: no pool');
+      const explicit = eigenPoolFor(2, 'cpu', path.join(DIST, 'eigen-thread.js'), 0);
+      assert.equal(explicit?.size, 2, 'an explicit thread count is obeyed');
+      await explicit!.close();
+    } finally {
+      await small.close();
+      await block.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
