@@ -190,6 +190,29 @@ describe('analysis with and without the pool', () => {
     }
   });
 
+  it('cancel in the middle of one layer\'s FARMS windows stops within a second; the worker and its pool end', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-farms-cancel-'));
+    const file = path.join(dir, 'one-layer.safetensors');
+    writeSafetensors(file, [{ name: 'mlp.weight', dtype: 'F32', shape: [2400, 2400] }]);
+    try {
+      for (const threads of [1, 2]) {
+        // 15 × 15 windows of 700²: several seconds of windows in one layer, no row before the layer ends.
+        const job = analyzeInWorker(path.join(DIST, 'worker.js'), file, { ...DEFAULT_ANALYZE_OPTIONS, filter: undefined, farms: { num_row_samples: 700 }, threads });
+        job.result.catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 2000));
+        const t0 = performance.now();
+        job.cancel();
+        const code = await job.exited;
+        const seconds = (performance.now() - t0) / 1000;
+        assert.equal(code, 0, `threads ${threads}: the worker ended by itself`);
+        assert.ok(seconds < 1.5, `threads ${threads}: the worker ended ${seconds.toFixed(2)} s after cancel`);
+        await assert.rejects(job.result, /cancel/i);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a real model (the shipped FARMS oracle file) gives identical rows', async () => {
     const file = path.join(FIXTURES, 'oracle', 'public.safetensors');
     const worker = path.join(DIST, 'worker.js');

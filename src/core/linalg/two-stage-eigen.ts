@@ -1,3 +1,4 @@
+import { throwIfCancelled } from '../cancel';
 import { bandIndex, bandToTridiagonal, lowerBand, type LowerBand } from './band-to-tridiagonal';
 import { panelQr } from './panel-qr';
 import { tridiagonalEigenvalues } from './symmetric-eigen';
@@ -92,6 +93,8 @@ export async function reduceToBand(a: Float64Array, n: number, kernels: BandRedu
   const vSlab = takeWork((perRefresh + 1) * n * b);
   try {
     for (;;) {
+      // A safe point between onnxruntime runs: a cancelled job unwinds here instead of finishing a large layer.
+      throwIfCancelled();
       const rows = c - p;
       bw = Math.min(b, rows);
       for (let i = 0; i < bw; i++) for (let j = 0; j <= i; j++) band.data[bandIndex(band, q + p + i, q + p + j)] = strip[i * bw + j];

@@ -3,6 +3,7 @@ import type { TensorData } from '../../checkpoint/types';
 import { matrixSpectrum, matrixSpectrumSync, spectrumFromGram, type GramBackend } from '../../linalg/spectrum';
 import type { FarmsResult } from '../../report/model';
 import { giveWork, takeWork } from '../../linalg/workspace';
+import { throwIfCancelled } from '../../cancel';
 import { Slots } from '../../concurrency';
 import { extractMatrix, type Matrix } from '../../tensor/matrix-view';
 import type { LayerPlan } from './plan';
@@ -50,6 +51,7 @@ async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBacke
   try {
     if (!gram || !sideGram || !square || size < SHARED_GRAM_MIN) {
       for (const w of unique) {
+        throwIfCancelled();
         const sub = window(m, w.rowStart, w.colStart, w.rowEnd - w.rowStart, w.colEnd - w.colStart);
         solved.push((await slots.run(() => keep(w, matrixSpectrum(sub, { gram })))).done);
       }
@@ -75,6 +77,7 @@ async function windowSpectra(m: Matrix, windows: FarmsWindow[], gram?: GramBacke
       const { gram: shared, n } = current!;
       let next: { gram: Float64Array; n: number } | undefined;
       for (let i = 0; i < ranges[g].length; i++) {
+        throwIfCancelled();
         const w = ranges[g][i];
         const from = byRows ? w.colStart : w.rowStart;
         const started = await slots.run(async () => {
