@@ -14,5 +14,4 @@ cli('inspect', model, '--stats');
 const html = '.cache/demo/use-lite-report.html';
 const json = '.cache/demo/use-lite-report.json';
 cli('analyze', model, '--farms', '--mp-fit', '--html', html, '--json', json, '--force');
-cli('analyze', model);
 console.log(`\nReport: ${html} (open it in a browser; self-contained, no network)\nJSON:   ${json}`);

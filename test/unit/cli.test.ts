@@ -107,6 +107,22 @@ describe('weight-spectra analyze', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('the table goes to stdout unless stdout carries the JSON; its FARMS column only when FARMS ran', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-cli-'));
+    const json = path.join(dir, 'report.json');
+    const withFarms = run('analyze', oracle, '--farms', '--json', json);
+    assert.equal(withFarms.status, 0, withFarms.stderr);
+    const doc = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const header = withFarms.stdout.split('\n').find((l) => l.startsWith('layer '))!;
+    assert.match(header, /WeLore\s+FARMS α\s+flags/);
+    const farmsAlpha = doc.layers.find((l: { name: string }) => l.name === 'layers.0.weight').farms.alpha as number;
+    assert.match(withFarms.stdout.split('\n').find((l) => l.startsWith('layers.0.weight '))!, new RegExp(`\\s${farmsAlpha.toFixed(3)}\\s`));
+    const plain = run('analyze', oracle);
+    assert.doesNotMatch(plain.stdout, /FARMS/);
+    assert.match(plain.stdout, /WeLore\s+flags/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('bad options and bad files fail with clear messages', () => {
     assert.equal(run('analyze', oracle, '--filter', '(').status, 2);
     assert.equal(run('analyze', oracle, '--provider', 'tpu').status, 2);

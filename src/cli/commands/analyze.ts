@@ -127,7 +127,8 @@ export async function runAnalyze(argv: readonly string[], out: NodeJS.WritableSt
     writeFileAtomic(jsonTarget, `${JSON.stringify(forJson, null, 1)}\n`, { force, inputs });
     err.write(`wrote ${jsonTarget}\n`);
   }
-  if (jsonTarget === undefined && htmlTarget === undefined) out.write(`${humanReport(report)}\n`);
+  // The table goes to stdout unless stdout carries the JSON document.
+  if (jsonTarget !== '-' && jsonTarget !== true) out.write(`${humanReport(report)}\n`);
   return 0;
 }
 
@@ -137,6 +138,8 @@ function withoutEigenvalues(r: AnalysisReport): AnalysisReport {
 
 function humanReport(r: AnalysisReport): string {
   const f = (x: number | undefined, digits = 3) => (x === undefined || Number.isNaN(x) ? '' : Math.abs(x) >= 1e5 ? x.toExponential(2) : x.toFixed(digits));
+  // FARMS's column only when FARMS ran (an empty column reads as "FARMS found nothing").
+  const withFarms = r.layers.some((l) => l.farms);
   const rows = r.layers.map((l: LayerResult) => [
     l.name,
     l.kind,
@@ -146,7 +149,7 @@ function humanReport(r: AnalysisReport): string {
     f(l.stable_rank, 1),
     f(l.condition_number, 1),
     l.welore?.class ?? '',
-    l.farms ? f(l.farms.alpha) : '',
+    ...(withFarms ? [l.farms ? f(l.farms.alpha) : ''] : []),
     (l.flags ?? []).join(','),
   ]);
   const s = r.model.summary;
@@ -155,5 +158,6 @@ function humanReport(r: AnalysisReport): string {
     `mean alpha ${f(s.alpha)}, alpha_weighted ${f(s.alpha_weighted)}, log_norm ${f(s.log_norm)}, stable_rank ${f(s.stable_rank, 1)}; ${s.flagged?.length ?? 0} layers flagged`,
     '',
   ];
-  return head.join('\n') + formatTable(['layer', 'kind', 'shape', 'alpha', 'D', 'stable_rank', 'κ', 'WeLore', 'FARMS α', 'flags'], rows, new Set([3, 4, 5, 6, 8]));
+  const columns = ['layer', 'kind', 'shape', 'alpha', 'D', 'stable_rank', 'κ', 'WeLore', ...(withFarms ? ['FARMS α'] : []), 'flags'];
+  return head.join('\n') + formatTable(columns, rows, new Set(withFarms ? [3, 4, 5, 6, 8] : [3, 4, 5, 6]));
 }
