@@ -7,13 +7,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalysisReport } from '../core/report/model';
+import { PLOTLY_FILE, PLOTLY_PACKAGE } from '../core/report/plotly-bundle';
 
 export interface HtmlReportAssets {
   /** dist/report.js (built by scripts/build.mjs). */
   reportJs: string;
   /** dist/report.css (emitted next to report.js). */
   reportCss: string;
-  /** plotly.js-dist-min/plotly.min.js. */
+  /** The plotly.js bundle (src/core/report/plotly-bundle.ts). */
   plotlyJs: string;
 }
 
@@ -30,7 +31,7 @@ export function htmlReportAssets(): HtmlReportAssets {
   return {
     reportJs: path.join(root, 'dist', 'report.js'),
     reportCss: path.join(root, 'dist', 'report.css'),
-    plotlyJs: require.resolve('plotly.js-dist-min/plotly.min.js', { paths: [root, __dirname] }),
+    plotlyJs: require.resolve(`${PLOTLY_PACKAGE}/${PLOTLY_FILE}`, { paths: [root, __dirname] }),
   };
 }
 

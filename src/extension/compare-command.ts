@@ -3,6 +3,7 @@
  * B to A in the worker (progress, Cancel), then a Compare tab with the figures; from it: "Save aligned copy…" (B
  * permuted into A's basis) and, for two ONNX models, the linear-mode-connectivity curve.
  */
+import { PLOTLY_FILE, PLOTLY_PACKAGE } from '../core/report/plotly-bundle';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FromComparePage, type ComparePageMessage, type LmcReport, type MatchReport, type WireLmcOptions } from '../protocol';
@@ -94,7 +95,7 @@ export class ComparePanel {
   private render(): void {
     if (this.disposed) return;
     const webview = this.panel.webview;
-    const plotly = webview.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'node_modules', 'plotly.js-dist-min', 'plotly.min.js')).toString();
+    const plotly = webview.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'node_modules', PLOTLY_PACKAGE, PLOTLY_FILE)).toString();
     webview.html = comparePageHtml(this.state, { cspSource: webview.cspSource, plotly });
   }
 

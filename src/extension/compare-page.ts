@@ -23,7 +23,7 @@ export interface ComparePageState {
 
 export interface ComparePageAssets {
   cspSource: string;
-  /** URI (webview.asWebviewUri) of plotly.min.js. */
+  /** URI (webview.asWebviewUri) of the plotly.js bundle. */
   plotly: string;
   nonce?: string;
 }

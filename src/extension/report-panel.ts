@@ -3,6 +3,7 @@
  * AnalysisSession: sets up the page, runs the analysis under a cancellable progress notification, answers the page's
  * messages (spectra, cancel, rerun, exports), and stops the worker when the tab closes.
  */
+import { PLOTLY_FILE, PLOTLY_PACKAGE } from '../core/report/plotly-bundle';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { OutputError, writeFileAtomic } from '../core/io/atomic-write';
@@ -16,7 +17,7 @@ import { reportPageHtml } from './webview-html';
 export function reportWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return {
     enableScripts: true,
-    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'node_modules', 'plotly.js-dist-min')],
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'node_modules', PLOTLY_PACKAGE)],
   };
 }
 
@@ -26,7 +27,7 @@ function pageHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: stri
     cspSource: webview.cspSource,
     script: uri('dist', 'webview.js'),
     style: uri('dist', 'webview.css'),
-    plotly: uri('node_modules', 'plotly.js-dist-min', 'plotly.min.js'),
+    plotly: uri('node_modules', PLOTLY_PACKAGE, PLOTLY_FILE),
     title,
   });
 }

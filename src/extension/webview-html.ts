@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 export interface ReportPageAssets {
   /** webview.cspSource: the origin the webview serves extension files from. */
   cspSource: string;
-  /** URIs (as strings, from webview.asWebviewUri) of dist/webview.js, dist/webview.css and plotly.min.js. */
+  /** URIs (as strings, from webview.asWebviewUri) of dist/webview.js, dist/webview.css and the plotly.js bundle. */
   script: string;
   style: string;
   plotly: string;

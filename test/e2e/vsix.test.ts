@@ -48,7 +48,7 @@ describe('the VSIX', { skip: !fs.existsSync(VSIX) && `${VSIX} is missing (npm ru
     const size = fs.statSync(VSIX).size;
     process.stderr.write(`  VSIX ${(size / 2 ** 20).toFixed(2)} MiB, ${names.length} files\n`);
     assert.ok(size < 30 * 2 ** 20, `VSIX is ${size} bytes`);
-    for (const must of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/webview.js', 'extension/node_modules/plotly.js-dist-min/plotly.min.js', 'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) {
+    for (const must of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/webview.js', 'extension/node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js', 'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) {
       assert.ok(names.includes(must), `${must} is in the VSIX`);
     }
     const unwanted = names.filter((n) => /\.map$|\.ts$|^extension\/(src|test|bench|scripts|webview|\.tools|\.cache)\/|napi-v6\/(win32|darwin)|linux\/arm64/.test(n));

@@ -4,6 +4,7 @@
  * by running both on real checkpoints), progress lines, and the Compare tab's page in headless Chromium (its CSP,
  * charts and buttons). Needs `npm run build` (the worker and the CLI) and /usr/bin/chromium for the page.
  */
+import { PLOTLY_FILE, PLOTLY_PACKAGE } from '../../src/core/report/plotly-bundle';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -247,7 +248,7 @@ describe('Compare tab page', { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is
 
   async function open(state: ComparePageState) {
     const file = path.join(tmp, `compare-${Math.random().toString(36).slice(2)}.html`);
-    const plotly = pathToFileURL(path.join(ROOT, 'node_modules', 'plotly.js-dist-min', 'plotly.min.js')).href;
+    const plotly = pathToFileURL(path.join(ROOT, 'node_modules', PLOTLY_PACKAGE, PLOTLY_FILE)).href;
     fs.writeFileSync(file, comparePageHtml(state, { cspSource: 'file:', plotly }));
     const page = await browser.newPage();
     page.setDefaultTimeout(10_000);

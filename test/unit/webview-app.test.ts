@@ -5,6 +5,7 @@
  * VS Code webview provides: acquireVsCodeApi() (postMessage, getState, setState) and window message events; the
  * "host" here answers GetSpectrum from the recording. Needs `npm run build` and /usr/bin/chromium.
  */
+import { PLOTLY_FILE, PLOTLY_PACKAGE } from '../../src/core/report/plotly-bundle';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -131,7 +132,7 @@ describe('report webview (headless Chromium, recorded protocol messages)', { ski
         cspSource: 'file:',
         script: url('dist', 'webview.js'),
         style: url('dist', 'webview.css'),
-        plotly: url('node_modules', 'plotly.js-dist-min', 'plotly.min.js'),
+        plotly: url('node_modules', PLOTLY_PACKAGE, PLOTLY_FILE),
         title: 'Spectra · test',
       }),
     );

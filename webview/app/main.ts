@@ -6,7 +6,7 @@ import { connectHost } from './vscode-api';
 
 declare global {
   interface Window {
-    /** Set by plotly.min.js, loaded by its own <script> before this one. */
+    /** Set by the plotly.js bundle, loaded by its own <script> before this one. */
     Plotly?: PlotlyApi;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Draws the report charts with plotly.js. Shared by the standalone HTML report and the VS Code webview; no VS Code API.
- * Plotly is passed in (the page loads plotly.min.js once and hands over window.Plotly).
+ * Plotly is passed in (the page loads the plotly.js bundle once and hands over window.Plotly).
  */
 import type { AnalysisReport, LayerResult } from '../../src/core/report/model';
 import {

@@ -1,5 +1,5 @@
 /**
- * The slice of the plotly.js API the report uses. The page loads plotly.min.js once (a <script> that sets
+ * The slice of the plotly.js API the report uses. The page loads the plotly.js bundle once (a <script> that sets
  * window.Plotly) and hands that object to the chart code, so the standalone report and the VS Code webview
  * share one copy and neither bundle includes plotly.
  */
