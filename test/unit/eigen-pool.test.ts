@@ -155,7 +155,7 @@ describe('Slots', () => {
 });
 
 describe('analysis with and without the pool', () => {
-  it('gives the same report, rows in checkpoint order, FARMS and MP fit included', async () => {
+  it('gives the same report, rows in checkpoint order, FARMS, MP fit and a model-wide WeLore τ included', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-pool-'));
     const file = path.join(dir, 'model.safetensors');
     // Layers of mixed sizes (one above the in-thread order, a vector between) so that rows finish out of order.
@@ -170,7 +170,7 @@ describe('analysis with and without the pool', () => {
     const worker = path.join(DIST, 'worker.js');
     const run = async (threads: number) => {
       const seen: string[] = [];
-      const job = analyzeInWorker(worker, file, { ...DEFAULT_ANALYZE_OPTIONS, filter: undefined, mpFit: true, farms: { num_row_samples: 256, sampling_ops_per_dim: 3 }, threads }, {
+      const job = analyzeInWorker(worker, file, { ...DEFAULT_ANALYZE_OPTIONS, filter: undefined, mpFit: true, farms: { num_row_samples: 256, sampling_ops_per_dim: 3 }, weloreTarget: 0.3, threads }, {
         onLayer: (l) => seen.push(l.name),
       });
       const report = await job.result;
@@ -185,6 +185,8 @@ describe('analysis with and without the pool', () => {
       assert.equal(one.report.layers.filter((l) => l.error).length, 0);
       assert.ok(one.report.layers[0].farms && 'alpha' in one.report.layers[0].farms, 'FARMS ran');
       assert.deepEqual(four.report.layers, one.report.layers);
+      assert.deepEqual(four.report.model.summary, one.report.model.summary, 'the same model-wide WeLore τ and summary');
+      assert.ok(one.report.model.summary.welore, 'a model-wide τ was solved');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -142,7 +142,7 @@ export async function analyzeCheckpoint(
     // Never leave a layer computing behind a failure: the caller releases the sessions it uses next.
     await Promise.allSettled(window.map((w) => w.result));
   }
-  const weloreTau = opts.weloreTarget !== undefined ? applyGlobalWeloreTau(spectra, opts) : undefined;
+  const weloreTau = opts.weloreTarget !== undefined ? applyGlobalWeloreTau(layers, spectra, opts) : undefined;
   const summary = summarizeModel(layers);
   if (weloreTau) summary.welore = weloreTau;
   return {
@@ -168,8 +168,9 @@ function optionsForReport(opts: AnalyzeOptions): Record<string, unknown> {
  * WeLore with one model-wide threshold (Jaiswal et al. 2024): τ solved over every layer's normalised singular values so
  * the rank reduction Σk / Σmin(m, n) reaches the target; each row's class and keep_rank are recomputed with it.
  */
-function applyGlobalWeloreTau(spectra: Map<LayerResult, Float64Array>, opts: AnalyzeOptions): { tau: number; target: number; achieved: number } {
-  const rows = [...spectra.keys()];
+function applyGlobalWeloreTau(layers: readonly LayerResult[], spectra: Map<LayerResult, Float64Array>, opts: AnalyzeOptions): { tau: number; target: number; achieved: number } {
+  // Checkpoint order, not completion order (layers finish out of order in parallel): the same τ to the last bit.
+  const rows = layers.filter((l) => spectra.has(l));
   const solved = solveWeloreTau(rows.map((r) => ({ evals: spectra.get(r)!, m: r.N, n: r.M })), opts.weloreTarget!);
   for (const r of rows) {
     const w = weloreLayer(spectra.get(r)!, { tau: solved.tau, min_ratio: opts.weloreMinRatio });
