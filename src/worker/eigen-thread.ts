@@ -10,11 +10,11 @@ import type { EigenReply, EigenRequest } from './eigen-pool';
 
 // Sessions are created as the thread starts, while the analysis thread opens the checkpoint and reads the first
 // tensor, so the first layer does not wait for them.
-let ort: Promise<OrtGram> | undefined = createOrtGram('cpu', 1);
+const ort: Promise<OrtGram> = createOrtGram('cpu', 1);
 ort.catch(() => undefined);
 
 async function solve(msg: Exclude<EigenRequest, { type: 'close' }>): Promise<Spectrum> {
-  const { backend } = await (ort ??= createOrtGram('cpu', 1));
+  const { backend } = await ort;
   if (msg.type === 'eigen') return { evals: await backend.eigenvalues!(new Float64Array(msg.buffer, msg.byteOffset, msg.n * msg.n), msg.n), method: 'gram' };
   const length = msg.rows * msg.cols;
   const data = msg.dtype === 'float32' ? new Float32Array(msg.buffer, msg.byteOffset, length) : new Float64Array(msg.buffer, msg.byteOffset, length);
@@ -25,7 +25,7 @@ parentPort!.on('message', (msg: EigenRequest) => {
   if (msg.type === 'close') {
     void (async () => {
       try {
-        if (ort) await (await ort).release();
+        await (await ort).release();
       } catch {
         // Sessions that never opened have nothing to release.
       }
