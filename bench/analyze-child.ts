@@ -12,7 +12,7 @@ import { planLayers } from '../src/core/jobs/analyze/plan';
 import { analyzeCheckpoint } from '../src/core/jobs/analyze/run';
 import * as path from 'node:path';
 import { createOrtGram } from '../src/core/linalg/ort/gram-session';
-import { eigenPoolFor, withPool } from '../src/worker/eigen-pool';
+import { analysisBackend } from '../src/worker/eigen-pool';
 
 async function main() {
   const [file, filterSource, mode] = process.argv.slice(2);
@@ -38,10 +38,10 @@ async function main() {
     for (const p of planLayers(ckpt, { ...DEFAULT_ANALYZE_OPTIONS, filter })) if (!p.skipped) await timed.read(p.name, 'float32');
   } else {
     const gram = await createOrtGram('cpu');
-    const pool = eigenPoolFor(0, gram.provider, path.join(__dirname, '..', 'dist', 'eigen-thread.js'));
+    const options = { ...DEFAULT_ANALYZE_OPTIONS, filter };
+    const { gram: backend, parallelLayers, pool } = analysisBackend(gram.backend, gram.provider, planLayers(ckpt, options), options, path.join(__dirname, '..', 'dist', 'eigen-thread.js'));
     const layers: { name: string; done: number; error?: string }[] = [];
-    const ctx = { gram: pool ? withPool(gram.backend, pool) : gram.backend, provider: gram.provider, parallelLayers: pool ? pool.size + 1 : 1 };
-    await analyzeCheckpoint(timed, { ...DEFAULT_ANALYZE_OPTIONS, filter }, ctx, {
+    await analyzeCheckpoint(timed, options, { gram: backend, provider: gram.provider, parallelLayers }, {
       onLayer: (l) => layers.push({ name: l.name, done: now(), error: l.error }),
     });
     await pool?.close();

@@ -8,6 +8,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { AnalyzeOptions } from '../core/jobs/analyze/options';
+import type { LayerPlan } from '../core/jobs/analyze/plan';
+import { parallelWorkSeconds } from '../core/jobs/analyze/work-estimate';
 import type { GramBackend, Spectrum } from '../core/linalg/spectrum';
 import { giveWork } from '../core/linalg/workspace';
 import type { Matrix } from '../core/tensor/matrix-view';
@@ -161,4 +164,17 @@ export function withPool(backend: GramBackend, pool: EigenPool): GramBackend {
     return n < POOLED_BELOW_ORDER && 2 * Math.max(m.rows, m.cols) * n * n <= POOLED_GRAM_MAX_FLOPS ? pool.spectrum(m, scale) : undefined;
   };
   return Object.assign((m: Matrix) => backend(m), { eigenvalues, sideGram: backend.sideGram, spectrum });
+}
+
+/** What an analysis job runs on: the backend (pooled or not), how many layers may be in flight, and the pool to close. */
+export interface AnalysisBackend {
+  gram: GramBackend;
+  parallelLayers: number;
+  pool?: EigenPool;
+}
+
+/** The analysis worker's choice, in one place (the benchmarks reuse it): a pool when eigenPoolFor says it pays. */
+export function analysisBackend(backend: GramBackend, provider: string, plans: readonly LayerPlan[], opts: Pick<AnalyzeOptions, 'threads' | 'farms'>, threadFile: string): AnalysisBackend {
+  const pool = eigenPoolFor(opts.threads, provider, threadFile, parallelWorkSeconds(plans, opts, POOLED_BELOW_ORDER));
+  return pool ? { gram: withPool(backend, pool), parallelLayers: pool.size + 1, pool } : { gram: backend, parallelLayers: 1 };
 }

@@ -8,8 +8,7 @@ import { CancelledError } from '../core/jobs/analyze/layer-spectrum';
 import { analyzeCheckpoint } from '../core/jobs/analyze/run';
 import { createOrtGram } from '../core/linalg/ort/gram-session';
 import { planLayers } from '../core/jobs/analyze/plan';
-import { parallelWorkSeconds } from '../core/jobs/analyze/work-estimate';
-import { eigenPoolFor, POOLED_BELOW_ORDER, withPool, type EigenPool } from './eigen-pool';
+import { analysisBackend, type EigenPool } from './eigen-pool';
 import { FromWorker, ToWorker, type AnalyzeRequest, type InspectRequest, type WorkerMessage, type WorkerRequest } from '../protocol';
 import { describeFailure } from './failure';
 import { runTransform } from './transform-jobs';
@@ -48,13 +47,12 @@ async function runAnalyze(req: AnalyzeRequest, isStopped: () => boolean): Promis
     if (options.provider !== 'auto') {
       for (const f of gram.fallbacks) post({ type: FromWorker.Progress, jobId: req.jobId, done: 0, total: 0, label: `provider fallback: ${f}` });
     }
-    const work = parallelWorkSeconds(planLayers(ckpt, options), options, POOLED_BELOW_ORDER);
-    pool = eigenPoolFor(options.threads, gram.provider, path.join(__dirname, 'eigen-thread.js'), work);
-    const backend = pool ? withPool(gram.backend, pool) : gram.backend;
+    const chosen = analysisBackend(gram.backend, gram.provider, planLayers(ckpt, options), options, path.join(__dirname, 'eigen-thread.js'));
+    pool = chosen.pool;
     const report = await analyzeCheckpoint(
       ckpt,
       options,
-      { gram: backend, provider: gram.provider, providerFallbacks: gram.fallbacks, parallelLayers: pool ? pool.size + 1 : 1 },
+      { gram: chosen.gram, provider: gram.provider, providerFallbacks: gram.fallbacks, parallelLayers: chosen.parallelLayers },
       {
         shouldStop: isStopped,
         onStart: (info) => post({ type: FromWorker.Model, jobId: req.jobId, info }),
