@@ -18,7 +18,8 @@ export interface AtomicWriteOptions {
   inputs?: readonly string[];
 }
 
-function sameFile(a: string, b: string): boolean {
+/** Same path, or the same inode (hard links, another spelling of the path). */
+export function sameFile(a: string, b: string): boolean {
   if (path.resolve(a) === path.resolve(b)) return true;
   try {
     const sa = fs.statSync(a);

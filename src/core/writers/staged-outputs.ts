@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OutputError } from '../io/atomic-write';
+import { OutputError, sameFile } from '../io/atomic-write';
 
-export { OutputError };
+export { OutputError, sameFile };
 
 /** What every writer accepts about replacing files and stopping early. */
 export interface OutputPolicy {
@@ -19,18 +19,6 @@ export class CancelledWriteError extends OutputError {
   constructor(file: string) {
     super(file, 'writing was cancelled; no output was left behind');
     this.name = 'CancelledWriteError';
-  }
-}
-
-/** Same path, or the same inode (hard links, another spelling of the path). */
-export function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    const sa = fs.statSync(a);
-    const sb = fs.statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
   }
 }
 
