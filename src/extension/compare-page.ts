@@ -5,6 +5,7 @@
  * with this page's nonce, nothing remote. Chart colours are the VS Code theme's chart variables with the light
  * fallbacks of webview/report/theme.ts. No vscode import.
  */
+import { formatFigure } from '../core/report/format-figure';
 import * as path from 'node:path';
 import type { LmcReport, MatchReport } from '../protocol';
 import { FromComparePage } from '../protocol';
@@ -29,8 +30,7 @@ export interface ComparePageAssets {
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const num = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4);
+const num = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : formatFigure(x));
 
 /** The page title: both file names. */
 export function compareTitle(a: string, b: string): string {

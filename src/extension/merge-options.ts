@@ -3,6 +3,7 @@
  * line the user edits (`density=0.5 lambda=1 weights=1,1`), the input checks of the merge job, the equivalent command
  * line and the summary. No vscode import (unit-tested).
  */
+import { formatFigure } from '../core/report/format-figure';
 import * as path from 'node:path';
 import { formatTable } from '../cli/format-table';
 import { MERGE_METHODS, REBASIN, resolveParams } from '../core/transforms/merge/registry';
@@ -144,7 +145,7 @@ export function mergeSummary(r: MergeReport): string {
   );
 }
 
-const fmt = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4));
+const fmt = formatFigure;
 
 export function mergeLogTable(r: MergeReport): string {
   const rows = r.layers.map((l) => [l.name, `[${l.shape.join(', ')}]`, fmt(l.norm), l.distance_to_inputs.map(fmt).join(' ')]);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { formatFigure } from '../../core/report/format-figure';
 import { openCheckpoint } from '../../core/checkpoint/registry';
 import { runLmcJob, type LmcReport } from '../../core/transforms/lmc/run-lmc';
 import type { SpecKind } from '../../core/transforms/match/infer';
@@ -77,7 +78,7 @@ export async function runLmc(argv: readonly string[], out: NodeJS.WritableStream
 }
 
 function humanLmc(r: LmcReport): string {
-  const f = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4));
+  const f = formatFigure;
   const head = [
     `${r.a} → ${r.b} (${r.format}${r.rebasin ? ', weight-matched' : ''}, ${r.seconds.toFixed(1)} s)`,
     ...r.notes.map((n) => `note: ${n}`),

@@ -1,4 +1,5 @@
 import type { ProviderSetting } from '../../core/linalg/ort/providers';
+import { formatFigure } from '../../core/report/format-figure';
 import { CancelledWriteError } from '../../core/writers/staged-outputs';
 import type { SpecKind } from '../../core/transforms/match/infer';
 import { transformErrorKind } from '../../core/transforms/match/errors';
@@ -82,7 +83,7 @@ export async function runMatch(argv: readonly string[], out: NodeJS.WritableStre
 }
 
 function humanMatch(r: MatchReport): string {
-  const f = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4));
+  const f = formatFigure;
   const perms = Object.entries(r.permutations).map(([n, p]) => `${n} (${p.moved}/${p.size} moved)`);
   const head = [
     `${r.b} → basis of ${r.a} (${r.format}, spec ${r.spec}, ${r.sweeps} sweeps, seed ${r.seed}, ${r.seconds.toFixed(1)} s)`,

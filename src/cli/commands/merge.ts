@@ -1,4 +1,5 @@
 import { METHOD_NAMES } from '../../core/transforms/merge/registry';
+import { formatFigure } from '../../core/report/format-figure';
 import { runMergeJob, type MergeReport } from '../../core/transforms/merge/run-merge';
 import { MergeParameterError } from '../../core/transforms/merge/types';
 import type { SpecKind } from '../../core/transforms/match/infer';
@@ -68,7 +69,7 @@ export async function runMerge(argv: readonly string[], out: NodeJS.WritableStre
 }
 
 function humanMerge(r: MergeReport): string {
-  const f = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4));
+  const f = formatFigure;
   const head = [
     `${r.method} ${JSON.stringify(r.params)} of ${r.inputs.join(', ')}${r.base ? ` on base ${r.base}` : ''} (${r.seconds.toFixed(1)} s)`,
     `wrote ${r.files.join(', ')}`,
