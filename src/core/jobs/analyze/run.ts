@@ -39,9 +39,9 @@ export interface AnalyzeContext {
   /** Why providers before `provider` in the configured order were not used. */
   providerFallbacks?: readonly string[];
   /**
-   * How many layers may be in flight at once (default 1). Worth more than one only when the Gram backend solves
-   * eigenvalue problems off this thread (the worker's eigen pool): this thread then reads and forms the next Gram
-   * while earlier ones are reduced.
+   * How many layers may be in flight at once (default 1). Worth more than one only when the Gram backend computes
+   * spectra off this thread (the worker's eigen pool): this thread then reads the next tensors and computes metrics
+   * while the pool works on earlier layers.
    */
   parallelLayers?: number;
 }
